@@ -1,0 +1,35 @@
+"""Shared fixtures: the repository root and one book build per test session."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toc_files() -> list[str]:
+    """Every file named in _toc.yml, in order, without extension."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [c["file"] for c in part["chapters"]]
+    return files
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """Build the site exactly as the README's `make book` does; return _build/html.
+
+    Sphinx warnings are errors (-W), so a broken reference, a missing citation
+    or a notebook left out of the TOC fails here.
+    """
+    env = dict(os.environ)
+    proc = subprocess.run(["make", "book"], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail("`make book` failed:\n" + proc.stdout[-6000:] + proc.stderr[-6000:])
+    return ROOT / "_build" / "html"

@@ -1,0 +1,38 @@
+"""The website builds warning-free from the stored notebook outputs."""
+import re
+
+from conftest import ROOT, toc_files
+
+
+def test_every_notebook_is_in_the_toc_and_vice_versa():
+    in_toc = {f for f in toc_files() if f.startswith("notebooks/")}
+    on_disk = {f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("*.ipynb")}
+    assert in_toc == on_disk
+    chapters = [f for f in toc_files() if f.startswith("notebooks/")]
+    assert chapters == sorted(chapters), "chapters must appear in numeric order"
+
+
+def test_book_builds_without_warnings(built_book):
+    for f in toc_files():
+        assert (built_book / f"{f}.html").is_file(), f"{f}.html missing from the site"
+
+
+def test_math_is_served_locally(built_book):
+    page = (built_book / "notebooks" / "01_embeddings.html").read_text()
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+    assert scripts, "no MathJax script on the chapter page"
+    assert all(not s.startswith(("http:", "https:", "//")) for s in scripts), scripts
+    assert (built_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+
+
+def test_chapter_one_shows_its_figures(built_book):
+    page = (built_book / "notebooks" / "01_embeddings.html").read_text()
+    images = re.findall(r'<img[^>]*src="([^"]+\.png)"', page)
+    assert len(images) >= 2, "chapter 1 should show its plots"
+    for src in images:
+        assert (built_book / "notebooks" / src).resolve().is_file(), src
+
+
+def test_citations_resolve_to_the_bibliography(built_book):
+    page = (built_book / "book" / "bibliography.html").read_text()
+    assert "Mikolov" in page
