@@ -20,6 +20,14 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# Coursework (see book/instructors.md): student versions, then grades.
+release: $(STAMP)
+	$(BIN)/python tools/coursework.py release
+
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/<student>/<chNN>/*.ipynb"; exit 2; }
+	$(BIN)/python tools/coursework.py grade "$(SUBMISSIONS)"
+
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt -e .
