@@ -174,17 +174,37 @@ _TEMPLATES: dict[str, list[str]] = {
     ],
 }
 
+#: Templates that fit a word of any topic. They carry no topic signal, so
+#: they make the corpus less clean than "every context names the topic":
+#: a word's contexts are a mixture, as in real text.
+_GENERIC_TEMPLATES: list[str] = [
+    "i read a long article about {w} yesterday",
+    "everyone was talking about {w} again",
+    "my friend showed me a photo of {w}",
+]
 
-def topic_corpus(n_sentences: int = 4000, seed: int = 0) -> list[list[str]]:
+#: Fraction of sentences drawn from the generic templates.
+_GENERIC_SHARE = 0.2
+
+
+def topic_corpus(n_sentences: int = 4000, seed: int = 0, *,
+                 tag_senses: bool = False) -> list[list[str]]:
     """Generate sentences in which words of one topic share contexts.
 
-    Each sentence fills one template of a random topic (company, fruit,
-    animal, place) with a random word of that topic, so words of a topic
-    are interchangeable and a good embedding puts them near each other.
+    Each sentence picks a random topic (company, fruit, animal, place) and a
+    random word of that topic, and fills either one of that topic's
+    templates or, with probability 0.2, a generic template that fits any
+    topic. Words of a topic are interchangeable, so a good embedding puts
+    them near each other; generic sentences add contexts that say nothing
+    about the topic.
 
     Args:
         n_sentences: number of sentences (> 0).
         seed: random seed.
+        tag_senses: if true, a word listed under two topics ("apple") is
+            written with its topic, ``apple_company`` or ``apple_fruit``, so a
+            model can give each sense its own vector. The random draws are
+            the same, so the two corpora differ only in those tokens.
 
     Returns:
         A list of ``n_sentences`` token lists.
@@ -195,11 +215,17 @@ def topic_corpus(n_sentences: int = 4000, seed: int = 0) -> list[list[str]]:
     check_positive(n_sentences, "n_sentences", integer=True)
     rng = np.random.default_rng(seed)
     topics = sorted(TOPICS)
+    shared = {w for t in topics for w in TOPICS[t] if sum(w in TOPICS[u] for u in topics) > 1}
     out = []
     for _ in range(n_sentences):
         topic = topics[rng.integers(len(topics))]
         word = TOPICS[topic][rng.integers(len(TOPICS[topic]))]
-        template = _TEMPLATES[topic][rng.integers(len(_TEMPLATES[topic]))]
+        if rng.random() < _GENERIC_SHARE:
+            template = _GENERIC_TEMPLATES[rng.integers(len(_GENERIC_TEMPLATES))]
+        else:
+            template = _TEMPLATES[topic][rng.integers(len(_TEMPLATES[topic]))]
+        if tag_senses and word in shared:
+            word = f"{word}_{topic}"
         out.append(template.format(w=word).split())
     return out
 
@@ -265,3 +291,118 @@ def parity_task(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, size=(n, T)).astype(np.int64)
     return bits, np.cumsum(bits, axis=1) % 2
+
+
+def causal_windows(x, w: int):
+    """The last ``w`` values before and at every step, zero-padded on the left (chapter 2).
+
+    ``windows[b, t] = (x[b, t - w + 1], ..., x[b, t])``, with zeros where the
+    index is negative: the input a window MLP sees when it predicts at step
+    ``t``. It never sees ``x[b, t - w]`` or anything older.
+
+    Args:
+        x: sequences of numbers, shape ``(B, T)``, a NumPy array or a torch
+            tensor (the result has the same type and dtype).
+        w: window width (int > 0).
+
+    Returns:
+        Shape ``(B, T, w)``; the last column is ``x`` itself.
+
+    Raises:
+        ValueError: if ``x`` is not a non-empty ``(B, T)`` array or ``w`` is
+            not a positive int.
+    """
+    import torch
+
+    from ._checks import check_tensor
+    check_positive(w, "w", integer=True)
+    check_tensor(x, "x", "(B, T)")
+    if isinstance(x, torch.Tensor):
+        return torch.nn.functional.pad(x, (w - 1, 0)).unfold(1, w, 1)
+    padded = np.pad(x, ((0, 0), (w - 1, 0)))
+    return np.lib.stride_tricks.sliding_window_view(padded, w, axis=1).copy()
+
+
+# ---------------------------------------------------------------------------
+# Text for character models (chapters 3 and 6)
+# ---------------------------------------------------------------------------
+
+#: Texts shipped in ``seqlib/texts`` (name -> file). They were written for
+#: this book, so every machine trains on the same letters.
+TEXTS = {"notes_on_sequences": "notes_on_sequences.txt"}
+
+
+def load_text(name: str = "notes_on_sequences") -> str:
+    """Read a text shipped with seqlib (nothing is downloaded).
+
+    ``"notes_on_sequences"`` is about 24 KB of plain English prose (ASCII,
+    short essays on order, memory, reading and weather) written for the book.
+
+    Args:
+        name: a key of ``seqlib.data.TEXTS``.
+
+    Returns:
+        The text as one string, with ``\\n`` line ends.
+
+    Raises:
+        ValueError: if ``name`` is not a shipped text.
+    """
+    from pathlib import Path
+    if name not in TEXTS:
+        raise ValueError(f"name must be one of {sorted(TEXTS)}; got {name!r}")
+    path = Path(__file__).resolve().parent / "texts" / TEXTS[name]
+    return path.read_text(encoding="utf-8").replace("\r\n", "\n")
+
+
+def char_vocab(text: str) -> Vocab:
+    """A character vocabulary: one id per distinct character of ``text``, no ``<unk>``.
+
+    Ids follow ``Vocab``'s rule (most frequent first, ties alphabetical), so
+    the same text always gives the same ids. ``encode(list(s))`` raises for a
+    character the text never contained.
+
+    Raises:
+        ValueError: if ``text`` is not a non-empty str.
+    """
+    if not isinstance(text, str) or not text:
+        raise ValueError("text must be a non-empty str")
+    return Vocab(list(text), specials=())
+
+
+# ---------------------------------------------------------------------------
+# A teacher network's labels (chapter 7)
+# ---------------------------------------------------------------------------
+
+def teacher_classification(n: int, D: int, n_classes: int = 8, hidden: int = 64,
+                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Gaussian vectors labelled by a fixed random network (a "teacher").
+
+    ``x ~ N(0, I_D)`` and ``y = argmax(W_2 tanh(W_1 x))`` with
+    ``W_1 ~ N(0, 1/D)`` of shape ``(hidden, D)`` and ``W_2 ~ N(0, 1/hidden)``
+    of shape ``(n_classes, hidden)``. A student network can learn the labels
+    exactly, so the task measures how well an optimizer trains a deep
+    student, not how much data there is.
+
+    Args:
+        n: number of examples (> 0).
+        D: input size (> 0).
+        n_classes: number of classes (>= 2).
+        hidden: teacher's hidden width (> 0).
+        seed: random seed.
+
+    Returns:
+        ``X`` of shape ``(n, D)`` (float32) and ``y`` of shape ``(n,)`` (int64).
+
+    Raises:
+        ValueError: if a size is not a positive int or ``n_classes`` < 2.
+    """
+    for value, name in ((n, "n"), (D, "D"), (n_classes, "n_classes"), (hidden, "hidden")):
+        check_positive(value, name, integer=True)
+    if n_classes < 2:
+        raise ValueError(f"n_classes must be >= 2; got {n_classes}")
+    rng = np.random.default_rng(seed)
+    W1 = rng.normal(0.0, 1.0 / np.sqrt(D), size=(hidden, D))
+    W2 = rng.normal(0.0, 1.0 / np.sqrt(hidden), size=(n_classes, hidden))
+    X = rng.normal(size=(n, D))
+    y = np.argmax(np.tanh(X @ W1.T) @ W2.T, axis=1).astype(np.int64)
+    return X.astype(np.float32), y

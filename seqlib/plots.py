@@ -62,3 +62,141 @@ def labelled_scatter(ax, points, labels, groups=None, title=None):
     if title:
         ax.set_title(title)
     return ax
+
+
+# ---------------------------------------------------------------------------
+# Diagrams of recurrent networks (chapters 2 and 3)
+# ---------------------------------------------------------------------------
+
+_IN, _HID, _OUT, _GRAD = "#d62728", "#2ca02c", "#1f77b4", "#9467bd"
+
+
+def _node(ax, x, y, text, color, round_=False, size=0.36):
+    from matplotlib.patches import Circle, FancyBboxPatch
+    if round_:
+        patch = Circle((x, y), size * 0.62, facecolor="white", edgecolor=color, lw=1.8, zorder=3)
+    else:
+        patch = FancyBboxPatch((x - size / 2, y - size / 2), size, size, boxstyle="round,pad=0.04",
+                               facecolor="white", edgecolor=color, lw=1.8, zorder=3)
+    ax.add_patch(patch)
+    ax.text(x, y, text, ha="center", va="center", fontsize=9, zorder=4)
+
+
+def _arrow(ax, start, end, color="0.3", style="-|>", ls="-", shrink=13, text=None,
+           offset=(0.0, 0.0), lw=1.3):
+    ax.annotate("", xy=end, xytext=start, zorder=2,
+                arrowprops=dict(arrowstyle=style, color=color, lw=lw, ls=ls,
+                                shrinkA=shrink, shrinkB=shrink))
+    if text:
+        mx, my = (start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1]
+        ax.text(mx, my, text, ha="center", va="center", fontsize=8, color=color)
+
+
+def draw_unrolled_rnn(ax, T: int = 4, backward: bool = False, truncate: int | None = None,
+                      title: str | None = None):
+    """Draw a tanh RNN unrolled over ``T`` steps (eq-rnn-state, eq-rnn-output).
+
+    Inputs ``x_t`` (bottom) feed states ``h_t`` (middle), which feed outputs
+    ``y_t`` and per-step losses ``L_t`` (top); ``h_0`` enters from the left.
+    Every step uses the same ``W_xh``, ``W_hh`` and ``W_hy``.
+
+    Args:
+        ax: a matplotlib Axes (its axis lines are turned off).
+        T: number of steps to draw (1 to 8).
+        backward: also draw the gradient paths of BPTT (dashed, purple): from
+            each loss down to its state, and from each state back to the one
+            before (eq-bptt-dh).
+        truncate: if given, cut the backward path every ``truncate`` steps,
+            as truncated BPTT does, and mark the cuts.
+        title: optional axes title.
+
+    Raises:
+        ValueError: if ``T`` is not an int in [1, 8] or ``truncate`` is not a
+            positive int.
+    """
+    from ._checks import check_positive
+    check_positive(T, "T", integer=True)
+    if T > 8:
+        raise ValueError(f"T must be at most 8 to stay readable; got {T}")
+    if truncate is not None:
+        check_positive(truncate, "truncate", integer=True)
+    ax.set_xlim(-0.7, T + 0.6)
+    ax.set_ylim(-0.55, 3.45)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    _node(ax, 0, 1.2, r"$\mathbf{h}_0$", _HID, round_=True)
+    for t in range(1, T + 1):
+        _node(ax, t, 0, rf"$\mathbf{{x}}_{t}$", _IN)
+        _node(ax, t, 1.2, rf"$\mathbf{{h}}_{t}$", _HID, round_=True)
+        _node(ax, t, 2.3, rf"$\mathbf{{y}}_{t}$", _OUT)
+        ax.text(t, 3.1, rf"$\mathcal{{L}}_{t}$", ha="center", va="center", fontsize=9)
+        first = t == 1
+        _arrow(ax, (t, 0), (t, 1.2), text=r"$W_{xh}$" if first else None, offset=(0.22, 0))
+        _arrow(ax, (t - 1, 1.2), (t, 1.2), text=r"$W_{hh}$" if first else None, offset=(0, 0.2))
+        _arrow(ax, (t, 1.2), (t, 2.3), text=r"$W_{hy}$" if first else None, offset=(-0.24, 0))
+        _arrow(ax, (t, 2.3), (t, 3.1), shrink=8)
+        if backward:
+            _arrow(ax, (t + 0.12, 2.95), (t + 0.12, 1.35), color=_GRAD, ls="--", shrink=6, lw=1.1)
+            cut = truncate is not None and (t - 1) % truncate == 0 and t > 1
+            if not cut:
+                _arrow(ax, (t - 0.1, 1.02), (t - 0.9, 1.02), color=_GRAD, ls="--", shrink=6, lw=1.1)
+            else:
+                ax.plot([t - 0.5, t - 0.5], [-0.45, 3.35], color="0.5", ls=":", lw=1.2)
+                ax.text(t - 0.5, -0.5, "cut", ha="center", va="top", fontsize=8, color="0.4")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def draw_io_patterns(examples=None):
+    """Draw five input/output patterns of sequence models side by side.
+
+    one-to-one (a feedforward net), one-to-many (e.g. captioning),
+    many-to-one (e.g. classifying a sentence), many-to-many aligned (e.g.
+    tagging every step, next-character prediction) and many-to-many
+    encoder-decoder (e.g. translation: read everything, then write).
+    Inputs are red (bottom), states green (middle), outputs blue (top).
+
+    Args:
+        examples: optional five strings, one example task per pattern,
+            written under the diagrams.
+
+    Returns:
+        ``(fig, axes)``, a new figure and its five Axes.
+
+    Raises:
+        ValueError: if ``examples`` is given and does not hold five strings.
+    """
+    if examples is not None and len(examples) != 5:
+        raise ValueError(f"examples must hold 5 strings, one per pattern; got {len(examples)}")
+    patterns = [  # (title, steps, steps with an input, steps with an output)
+        ("one-to-one", 1, {0}, {0}),
+        ("one-to-many", 4, {0}, {0, 1, 2, 3}),
+        ("many-to-one", 4, {0, 1, 2, 3}, {3}),
+        ("many-to-many\n(aligned)", 4, {0, 1, 2, 3}, {0, 1, 2, 3}),
+        ("many-to-many\n(encoder-decoder)", 6, {0, 1, 2}, {3, 4, 5}),
+    ]
+    widths = [max(n, 2.2) for _, n, _, _ in patterns]
+    fig, axes = plt.subplots(1, 5, figsize=(10, 2.5), gridspec_kw={"width_ratios": widths})
+    for k, (ax, (title, n, ins, outs)) in enumerate(zip(axes, patterns)):
+        pad = (widths[k] - n) / 2
+        ax.set_xlim(-0.6 - pad, n - 0.4 + pad)
+        ax.set_ylim(-0.9, 2.5)
+        ax.set_aspect("equal")
+        ax.axis("off")
+        ax.set_title(title, fontsize=9)
+        for t in range(n):
+            _node(ax, t, 1, "", _HID, round_=True, size=0.5)
+            if t in ins:
+                _node(ax, t, 0, "", _IN, size=0.5)
+                _arrow(ax, (t, 0), (t, 1), shrink=8)
+            if t in outs:
+                _node(ax, t, 2, "", _OUT, size=0.5)
+                _arrow(ax, (t, 1), (t, 2), shrink=8)
+            if t > 0:
+                _arrow(ax, (t - 1, 1), (t, 1), shrink=8)
+        if examples is not None:
+            ax.text((n - 1) / 2, -0.65, examples[k], ha="center", va="center", fontsize=8,
+                    style="italic")
+    fig.tight_layout()
+    return fig, axes

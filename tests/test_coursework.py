@@ -72,16 +72,24 @@ def test_student_versions_contain_no_solution_and_no_hidden_tests(course):
         assert "HIDDEN TESTS" not in student_text
         src = nbformat.read(course_dir / "source" / path.parent.name / path.name, as_version=4)
         student = nbformat.read(path, as_version=4)
+        # Lines that the source also shows outside solutions and hidden tests
+        # (a visible assert repeated in the hidden part, say) may appear.
+        public = set()
+        for cell in src.cells:
+            text = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", cell.source, flags=re.S)
+            text = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", text, flags=re.S)
+            public.update(l.strip() for l in text.splitlines())
         n_solutions = 0
         for cell in src.cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("solution"):
                 n_solutions += 1
-                for line in _solution_lines(cell.source):
+                for line in set(_solution_lines(cell.source)) - public:
                     assert line not in student_text, f"solution text leaked into {path.name}: {line}"
-            for line in _hidden_lines(cell.source):
+            for line in set(_hidden_lines(cell.source)) - public:
                 assert line not in student_text, f"hidden test leaked into {path.name}: {line}"
-        stubs = [c for c in student.cells if "raise NotImplementedError()" in c.source]
+        stubs = [c for c in student.cells
+                 if c.cell_type == "code" and "raise NotImplementedError()" in c.source]
         assert len(stubs) == n_solutions > 0
         assert all(c.cell_type != "code" or not c.outputs for c in student.cells)
 
@@ -141,3 +149,11 @@ def test_broken_submission_loses_only_the_broken_exercises(scores):
     others = [r for ex, r in broken.items() if ex not in (first, second)]
     for r in others:  # still graded, and still correct
         assert float(r["score"]) == float(r["max_score"]), r
+
+
+def test_instructor_page_lists_the_points_of_every_chapter():
+    page = (ROOT / "book" / "instructors.md").read_text()
+    m = re.search(r"<!-- points-table -->\n(.*?)<!-- /points-table -->", page, re.S)
+    assert m, "points table markers missing from book/instructors.md"
+    assert m.group(1).strip() == coursework.points_table(), \
+        "update the table: .venv/bin/python tools/coursework.py points"

@@ -58,8 +58,9 @@ def assignment_id(chapter: Path) -> str:
 def _heading(cell) -> str | None:
     if cell.cell_type != "markdown":
         return None
-    first = cell.source.lstrip().splitlines()[0] if cell.source.strip() else ""
-    m = re.match(r"^##\s+(\w+)", first)
+    # The heading may follow MyST targets such as "(ch1-exercises)=".
+    lines = [l for l in cell.source.splitlines() if l.strip() and not re.match(r"^\(.+\)=\s*$", l)]
+    m = re.match(r"^##\s+(\w+)", lines[0]) if lines else None
     return m.group(1).lower() if m else None
 
 
@@ -89,10 +90,8 @@ def exercise_notebook(chapter: Path):
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
     out.cells = [intro, setup] + [copy.deepcopy(c) for c in nb.cells[start:stop]]
     for cell in out.cells:
-        cell.pop("id", None)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nbformat.validator.normalize(out)
     return out
 
 
@@ -134,19 +133,22 @@ def release(course: Path, timeout: int = 60) -> list[Path]:
     return released
 
 
-def _error_of(cell) -> str:
+def _error_of(cell, timeout: int) -> str:
     for out in cell.get("outputs", []):
         if out.get("output_type") == "error":
+            if out.get("ename") in ("KeyboardInterrupt", "CellTimeoutError"):
+                # nbgrader interrupts a cell that outlives the timeout.
+                return f"Timeout: the cell ran longer than {timeout} s and was interrupted"
             value = str(out.get("evalue", "")).strip().splitlines()
             return f"{out.get('ename')}: {value[0]}" if value and value[0] else str(out.get("ename"))
     return ""
 
 
-def _reasons(autograded: Path) -> dict[str, str]:
+def _reasons(autograded: Path, timeout: int) -> dict[str, str]:
     """For each graded cell, why it lost points: the first error in the
     exercise's own cells (its solution cell, then its check cell)."""
     nb = nbformat.read(autograded, as_version=4)
-    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): _error_of(c) for c in nb.cells}
+    errors = {c.metadata.get("nbgrader", {}).get("grade_id"): _error_of(c, timeout) for c in nb.cells}
     reasons = {}
     for gid in errors:
         if gid and gid.endswith("-check"):
@@ -179,7 +181,7 @@ def grade(submissions: Path, course: Path, timeout: int = 60) -> Path:
             with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
                 submission = gb.find_submission(aid, student)
                 for nb in submission.notebooks:
-                    reasons = _reasons(course / "autograded" / student / aid / f"{nb.name}.ipynb")
+                    reasons = _reasons(course / "autograded" / student / aid / f"{nb.name}.ipynb", timeout)
                     for g in sorted(nb.grades, key=lambda g: g.name):
                         if g.max_score == 0:
                             continue
@@ -196,6 +198,23 @@ def grade(submissions: Path, course: Path, timeout: int = 60) -> Path:
     return out
 
 
+def points_table() -> str:
+    """A Markdown table of the auto-graded exercises and points of each chapter."""
+    lines = ["| chapter | auto-graded exercises | points |", "|---|---|---|"]
+    total = 0
+    for chapter in chapters():
+        nb = nbformat.read(chapter, as_version=4)
+        checks = [c.metadata["nbgrader"] for c in nb.cells
+                  if c.metadata.get("nbgrader", {}).get("grade")]
+        if not checks:
+            continue
+        points = sum(m.get("points", 0) for m in checks)
+        total += points
+        lines.append(f"| {assignment_id(chapter)} `{chapter.stem}` | {len(checks)} | {points:g} |")
+    lines.append(f"| **all** | | **{total:g}** |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--course", type=Path, default=ROOT / "coursework",
@@ -204,11 +223,14 @@ def main(argv=None) -> int:
                         help="seconds each cell may run when grading (default 60)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("release", help="make the student version of every chapter")
+    sub.add_parser("points", help="print the points table of book/instructors.md")
     g = sub.add_parser("grade", help="grade SUBMISSIONS/<student>/<chNN>/*.ipynb")
     g.add_argument("submissions", type=Path)
     args = parser.parse_args(argv)
     course = args.course.resolve()
-    if args.command == "release":
+    if args.command == "points":
+        print(points_table())
+    elif args.command == "release":
         for path in release(course, args.timeout):
             print(f"released {path.relative_to(course)}")
         print(f"Student versions are in {course / 'release'}")
