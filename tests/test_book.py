@@ -36,3 +36,16 @@ def test_chapter_one_shows_its_figures(built_book):
 def test_citations_resolve_to_the_bibliography(built_book):
     page = (built_book / "book" / "bibliography.html").read_text()
     assert "Mikolov" in page
+
+
+def test_site_folds_solutions_and_hides_hidden_tests(built_book):
+    pages = [built_book / f"{f}.html" for f in toc_files() if f.startswith("notebooks/")]
+    sources = list((built_book / "_sources").rglob("*.ipynb"))
+    assert sources, "the download button's notebooks are missing"
+    for path in pages + sources:
+        text = path.read_text()
+        assert "BEGIN HIDDEN TESTS" not in text, f"hidden tests shown in {path.name}"
+    ch1 = (built_book / "notebooks" / "01_embeddings.html").read_text()
+    # every solution cell is rendered inside a closed toggle
+    assert ch1.count("tag_hide-input") >= 2
+    assert "BEGIN SOLUTION" not in ch1

@@ -141,3 +141,17 @@ def test_search_finds_words(page, site):
     page.goto(f"{site}/search.html?q=embedding", wait_until="load")
     page.wait_for_selector("#search-results ul.search li", timeout=20000)
     assert page.locator("#search-results ul.search li").count() >= 1
+
+
+def test_reference_pages_render(page, site):
+    """Glossary (English / 中文), notation and bibliography: content present, screenshots saved."""
+    shots = ROOT / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    for name, must_have in [("glossary", "梯度消失"), ("notation", "batch-first"),
+                            ("bibliography", "Hochreiter")]:
+        page.goto(f"{site}/book/{name}.html", wait_until="load")
+        assert must_have in page.inner_text("main"), f"{name}: {must_have!r} missing"
+        page.screenshot(path=str(shots / f"{name}.png"))
+    page.goto(f"{site}/book/glossary.html", wait_until="load")
+    assert page.locator("main table tbody tr").count() >= 30
+    assert not page.errors
