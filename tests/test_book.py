@@ -49,3 +49,19 @@ def test_site_folds_solutions_and_hides_hidden_tests(built_book):
     # every solution cell is rendered inside a closed toggle
     assert ch1.count("tag_hide-input") >= 2
     assert "BEGIN SOLUTION" not in ch1
+
+
+def test_every_figure_has_a_numbered_caption():
+    import nbformat
+    names = []
+    for f in toc_files():
+        if not f.startswith("notebooks/"):
+            continue
+        nb = nbformat.read(ROOT / f"{f}.ipynb", as_version=4)
+        for i, cell in enumerate(nb.cells):
+            has_png = any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+            if has_png:
+                fig = cell.metadata.get("mystnb", {}).get("figure", {})
+                assert fig.get("caption") and fig.get("name"), f"{f} cell {i}: figure without caption"
+                names.append(fig["name"])
+    assert len(names) == len(set(names)), "figure names must be unique across the book"
