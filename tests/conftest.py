@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,6 +19,17 @@ def toc_files() -> list[str]:
     for part in toc.get("parts", []):
         files += [c["file"] for c in part["chapters"]]
     return files
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Run every test on one torch thread, as the notebooks do
+    (seqlib.seed_everything): results then do not depend on the core count,
+    and on a busy machine threads do not fight for the two cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -8,14 +8,6 @@ from seqlib.longlag import (ADDING_BASELINE, CELLS, TEST_SEED, LongLagModel, add
                             lag_sweep, make_model, train)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Train on one thread, as the notebooks do (seqlib.seed_everything): on a
-    busy machine, two threads fighting for cores run many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 @pytest.mark.parametrize("cell", CELLS)
 def test_models_map_sequences_to_one_number_each(cell):

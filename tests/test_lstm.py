@@ -11,14 +11,6 @@ D, H, B, T = 3, 5, 4, 7
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Train on one thread, as the notebooks do (seqlib.seed_everything): on a
-    busy machine, two threads fighting for cores run many times slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 
