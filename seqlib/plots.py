@@ -97,7 +97,7 @@ def draw_unrolled_rnn(ax, T: int = 4, backward: bool = False, truncate: int | No
     """Draw a tanh RNN unrolled over ``T`` steps (eq-rnn-state, eq-rnn-output).
 
     Inputs ``x_t`` (bottom) feed states ``h_t`` (middle), which feed outputs
-    ``y_t`` and per-step losses ``L_t`` (top); ``h_0`` enters from the left.
+    ``y_t`` and per-step losses ``ell_t`` (top); ``h_0`` enters from the left.
     Every step uses the same ``W_xh``, ``W_hh`` and ``W_hy``.
 
     Args:
@@ -129,7 +129,7 @@ def draw_unrolled_rnn(ax, T: int = 4, backward: bool = False, truncate: int | No
         _node(ax, t, 0, rf"$\mathbf{{x}}_{t}$", _IN)
         _node(ax, t, 1.2, rf"$\mathbf{{h}}_{t}$", _HID, round_=True)
         _node(ax, t, 2.3, rf"$\mathbf{{y}}_{t}$", _OUT)
-        ax.text(t, 3.1, rf"$\mathcal{{L}}_{t}$", ha="center", va="center", fontsize=9)
+        ax.text(t, 3.1, rf"$\ell_{t}$", ha="center", va="center", fontsize=9)
         first = t == 1
         _arrow(ax, (t, 0), (t, 1.2), text=r"$W_{xh}$" if first else None, offset=(0.22, 0))
         _arrow(ax, (t - 1, 1.2), (t, 1.2), text=r"$W_{hh}$" if first else None, offset=(0, 0.2))
