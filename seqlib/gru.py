@@ -1,0 +1,341 @@
+"""The GRU from scratch, in torch, in every convention the literature uses (chapter 6).
+
+Weights are stored exactly as ``torch.nn.GRU`` stores them: ``W_ih`` of shape
+``(3H, D)`` stacks the input weights of the three parts in torch's order
+**r, z, n** (reset gate, update gate, candidate); ``W_hh`` of shape
+``(3H, H)`` stacks the recurrent weights in the same order; and there are
+**two** bias vectors ``b_ih`` and ``b_hh``, each ``(3H,)``.
+
+Equations (chapter 6), for one time step, column vectors, torch's convention:
+
+* reset gate (eq-gru-reset): ``r = sigmoid(W_ir x + b_ir + W_hr h_{t-1} + b_hr)``
+* update gate (eq-gru-update): ``z = sigmoid(W_iz x + b_iz + W_hz h_{t-1} + b_hz)``
+* candidate, reset AFTER the product (eq-gru-candidate):
+  ``n = tanh(W_in x + b_in + r * (W_hn h_{t-1} + b_hn))``
+* state (eq-gru-state): ``h_t = (1 - z) * n + z * h_{t-1}``
+
+Two other conventions are in print, and both are here:
+
+* ``reset="before"`` (Cho et al., 2014; eq-gru-candidate-cho): the reset gate
+  multiplies the old state before the matrix product,
+  ``n = tanh(W_in x + b_in + W_hn (r * h_{t-1}) + b_hn)``. A different
+  function, not a relabelling.
+* ``update="replace"`` (Chung et al., 2014, and many tutorials;
+  eq-gru-state-chung): ``h_t = (1 - z) * h_{t-1} + z * n``, so ``z`` is the
+  share *replaced* instead of the share *kept*. The same family of functions:
+  negating the update gate's weights and biases (:func:`flip_update_gate`)
+  turns one into the other, because ``sigmoid(-a) = 1 - sigmoid(a)``.
+
+Functions take batch-first arrays (``x`` is ``(B, D)``, ``X`` is
+``(B, T, D)``) and work in any float dtype; the book checks them in float64.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ._checks import check_choice, check_positive, check_tensor
+
+__all__ = ["GATE_ORDER", "RESETS", "UPDATES", "gru_gates", "gru_cell", "gru_layer",
+           "flip_update_gate", "GRULayer", "param_count"]
+
+#: The three parts of a GRU, in the order torch.nn.GRU stacks their weights.
+GATE_ORDER = ("r", "z", "n")
+#: Where the reset gate acts: after the matrix product (torch) or before it (Cho et al.).
+RESETS = ("after", "before")
+#: What the update gate z measures: the share of the old state kept (Cho et al.,
+#: torch) or the share replaced by the candidate (Chung et al.).
+UPDATES = ("keep", "replace")
+#: Blocks of weights per recurrent layer: the RNN has 1, the GRU 3, the LSTM 4.
+_BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
+
+
+def _check_params(W_ih, W_hh, b_ih, b_hh) -> tuple[int, int]:
+    """Validate the four parameter tensors; return ``(D, H)``."""
+    for name, p in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+        if not isinstance(p, torch.Tensor):
+            raise ValueError(f"{name} must be a torch tensor; got {type(p).__name__}")
+    G, D = (check_tensor(W_ih, "W_ih", "(3H, D)", dtype="float")[k] for k in ("3H", "D"))
+    if G % 3:
+        raise ValueError(f"W_ih must have shape (3H, D) with a first size divisible by 3 "
+                         f"(parts r, z, n); got shape {tuple(W_ih.shape)}")
+    H = G // 3
+    check_tensor(W_hh, "W_hh", "(3H, H)", dtype="float", sizes={"3H": 3 * H, "H": H})
+    check_tensor(b_ih, "b_ih", "(3H,)", dtype="float", sizes={"3H": 3 * H})
+    check_tensor(b_hh, "b_hh", "(3H,)", dtype="float", sizes={"3H": 3 * H})
+    for name, p in (("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+        if p.dtype != W_ih.dtype:
+            raise ValueError(f"all parameters must share one dtype; W_ih is {W_ih.dtype}, "
+                             f"{name} is {p.dtype}")
+    return D, H
+
+
+def _check_step(x, h_prev, D: int, H: int, dtype) -> int:
+    """Validate one step's input and state; return ``B``."""
+    B = check_tensor(x, "x", "(B, D)", dtype="float", sizes={"D": D})["B"]
+    check_tensor(h_prev, "h_prev", "(B, H)", dtype="float", sizes={"B": B, "H": H})
+    for name, a in (("x", x), ("h_prev", h_prev)):
+        if not isinstance(a, torch.Tensor) or a.dtype != dtype:
+            raise ValueError(f"{name} must be a torch tensor of dtype {dtype} like the weights; "
+                             f"got {getattr(a, 'dtype', type(a).__name__)}")
+    return B
+
+
+def _check_conventions(reset: str, update: str) -> None:
+    check_choice(reset, "reset", RESETS)
+    check_choice(update, "update", UPDATES)
+
+
+def gru_gates(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset: str = "after"):
+    """The reset gate, the update gate and the candidate of one GRU step.
+
+    Implements eq-gru-reset, eq-gru-update and, with ``reset="after"``
+    (torch), eq-gru-candidate ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``;
+    with ``reset="before"`` (Cho et al., 2014), eq-gru-candidate-cho
+    ``n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)``.
+
+    Args:
+        x: input ``x_t``, shape ``(B, D)``.
+        h_prev: previous state ``h_{t-1}``, shape ``(B, H)``.
+        W_ih: input weights, shape ``(3H, D)`` (blocks r, z, n).
+        W_hh: recurrent weights, shape ``(3H, H)`` (blocks r, z, n).
+        b_ih, b_hh: the two bias vectors, shape ``(3H,)`` each.
+        reset: ``"after"`` or ``"before"``.
+
+    Returns:
+        ``(r, z, n)``, each ``(B, H)``; ``r`` and ``z`` lie in (0, 1), ``n``
+        in (-1, 1).
+
+    Raises:
+        ValueError: if a shape, dtype kind or dtype disagrees, or ``reset``
+            is unknown.
+    """
+    check_choice(reset, "reset", RESETS)
+    D, H = _check_params(W_ih, W_hh, b_ih, b_hh)
+    _check_step(x, h_prev, D, H, W_ih.dtype)
+    i_r, i_z, i_n = (x @ W_ih.T + b_ih).split(H, dim=1)       # input parts, (B, H) each
+    W_hr, W_hz, W_hn = W_hh.split(H, dim=0)                    # (H, H) each
+    b_hr, b_hz, b_hn = b_hh.split(H)
+    r = torch.sigmoid(i_r + h_prev @ W_hr.T + b_hr)            # (eq-gru-reset)
+    z = torch.sigmoid(i_z + h_prev @ W_hz.T + b_hz)            # (eq-gru-update)
+    if reset == "after":
+        n = torch.tanh(i_n + r * (h_prev @ W_hn.T + b_hn))     # (eq-gru-candidate)
+    else:
+        n = torch.tanh(i_n + (r * h_prev) @ W_hn.T + b_hn)     # (eq-gru-candidate-cho)
+    return r, z, n
+
+
+def gru_cell(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset: str = "after", update: str = "keep"):
+    """One GRU step: ``(x_t, h_{t-1})`` to ``h_t``.
+
+    With the defaults it implements torch's convention, eq-gru-state
+    ``h_t = (1 - z) * n + z * h_{t-1}`` on top of :func:`gru_gates`, and equals
+    ``torch.nn.GRUCell`` with the same four parameters. ``update="replace"``
+    implements eq-gru-state-chung, ``h_t = (1 - z) * h_{t-1} + z * n``.
+
+    Args:
+        x: ``(B, D)``; h_prev: ``(B, H)``; W_ih: ``(3H, D)``; W_hh: ``(3H, H)``;
+        b_ih, b_hh: ``(3H,)``.
+        reset: ``"after"`` (torch) or ``"before"`` (Cho et al.).
+        update: ``"keep"`` (z is the share of h_{t-1} kept: Cho et al., torch)
+            or ``"replace"`` (z is the share replaced: Chung et al.).
+
+    Returns:
+        ``h_t``, shape ``(B, H)``.
+
+    Raises:
+        ValueError: if a shape, dtype kind or dtype disagrees, or a
+            convention is unknown.
+    """
+    _check_conventions(reset, update)
+    r, z, n = gru_gates(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset=reset)
+    if update == "keep":
+        return z * h_prev + (1 - z) * n                         # (eq-gru-state)
+    return (1 - z) * h_prev + z * n                             # (eq-gru-state-chung)
+
+
+def gru_layer(X, W_ih, W_hh, b_ih, b_hh, h0=None, reset: str = "after", update: str = "keep",
+              return_gates: bool = False):
+    """Run a GRU over whole sequences, batch-first, like ``torch.nn.GRU(batch_first=True)``.
+
+    Applies :func:`gru_cell` at every step (eq-gru-reset, eq-gru-update,
+    eq-gru-candidate or eq-gru-candidate-cho, eq-gru-state or
+    eq-gru-state-chung).
+
+    Args:
+        X: inputs, shape ``(B, T, D)``.
+        W_ih: ``(3H, D)``; W_hh: ``(3H, H)``; b_ih, b_hh: ``(3H,)``.
+        h0: initial state, shape ``(B, H)``; zeros when ``None``.
+        reset, update: the conventions, see :func:`gru_cell`.
+        return_gates: also return the gate activations.
+
+    Returns:
+        ``(out, h_T)`` with ``out`` of shape ``(B, T, H)`` (every ``h_t``) and
+        ``h_T`` of shape ``(B, H)`` (torch.nn.GRU returns ``(1, B, H)``).
+        With ``return_gates``, a third item: a dict with keys ``"r", "z",
+        "n"``, each ``(B, T, H)``.
+
+    Raises:
+        ValueError: if a shape, dtype kind or dtype disagrees, or a
+            convention is unknown.
+    """
+    _check_conventions(reset, update)
+    D, H = _check_params(W_ih, W_hh, b_ih, b_hh)
+    B, T, _ = check_tensor(X, "X", "(B, T, D)", dtype="float", sizes={"D": D}).values()
+    if not isinstance(X, torch.Tensor) or X.dtype != W_ih.dtype:
+        raise ValueError(f"X must be a torch tensor of dtype {W_ih.dtype} like the weights; "
+                         f"got {getattr(X, 'dtype', type(X).__name__)}")
+    h = torch.zeros(B, H, dtype=X.dtype) if h0 is None else h0
+    _check_step(X[:, 0], h, D, H, W_ih.dtype)
+    outs, record = [], {k: [] for k in GATE_ORDER}
+    for t in range(T):
+        r, z, n = gru_gates(X[:, t], h, W_ih, W_hh, b_ih, b_hh, reset=reset)
+        h = z * h + (1 - z) * n if update == "keep" else (1 - z) * h + z * n
+        outs.append(h)
+        if return_gates:
+            for k, v in zip(GATE_ORDER, (r, z, n)):
+                record[k].append(v)
+    out = torch.stack(outs, dim=1)
+    if return_gates:
+        return out, h, {k: torch.stack(v, dim=1) for k, v in record.items()}
+    return out, h
+
+
+def flip_update_gate(W_ih, W_hh, b_ih, b_hh):
+    """Convert GRU parameters between the ``"keep"`` and ``"replace"`` conventions.
+
+    Negates the update gate's block (rows ``H:2H``) of all four parameters.
+    Since ``sigmoid(-a) = 1 - sigmoid(a)``, the new ``z`` equals ``1 - z``,
+    so ``gru_layer(..., update="replace")`` with the flipped parameters
+    computes exactly what ``gru_layer(..., update="keep")`` computes with the
+    original ones, and the other way round. The reset convention is untouched.
+
+    Args:
+        W_ih: ``(3H, D)``; W_hh: ``(3H, H)``; b_ih, b_hh: ``(3H,)``.
+
+    Returns:
+        Four new tensors of the same shapes (the inputs are not modified).
+
+    Raises:
+        ValueError: if a shape, dtype kind or dtype disagrees.
+    """
+    _, H = _check_params(W_ih, W_hh, b_ih, b_hh)
+    out = []
+    for p in (W_ih, W_hh, b_ih, b_hh):
+        q = p.detach().clone()
+        q[H:2 * H] = -q[H:2 * H]
+        out.append(q)
+    return tuple(out)
+
+
+class GRULayer(nn.Module):
+    """A one-layer GRU built from :func:`gru_layer`, with torch.nn.GRU's parameters.
+
+    Parameters have torch's names and shapes (``weight_ih_l0`` ``(3H, D)``,
+    ``weight_hh_l0`` ``(3H, H)``, ``bias_ih_l0`` and ``bias_hh_l0`` ``(3H,)``)
+    and torch's initialization, uniform on ``[-1/sqrt(H), 1/sqrt(H)]``.
+
+    Args:
+        input_size: ``D`` (> 0).
+        hidden_size: ``H`` (> 0).
+        reset: ``"after"`` (torch) or ``"before"`` (Cho et al.).
+        update: ``"keep"`` (torch, Cho et al.) or ``"replace"`` (Chung et al.).
+        dtype: parameter dtype, float64 by default (the book's checks).
+
+    Raises:
+        ValueError: for non-positive sizes, an unknown convention or a
+            non-float dtype.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, reset: str = "after",
+                 update: str = "keep", dtype=torch.float64):
+        super().__init__()
+        check_positive(input_size, "input_size", integer=True)
+        check_positive(hidden_size, "hidden_size", integer=True)
+        _check_conventions(reset, update)
+        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating torch dtype; got {dtype!r}")
+        self.input_size, self.hidden_size = input_size, hidden_size
+        self.reset, self.update = reset, update
+        D, H, k = input_size, hidden_size, 1.0 / math.sqrt(hidden_size)
+        self.weight_ih_l0 = nn.Parameter(torch.empty(3 * H, D, dtype=dtype).uniform_(-k, k))
+        self.weight_hh_l0 = nn.Parameter(torch.empty(3 * H, H, dtype=dtype).uniform_(-k, k))
+        self.bias_ih_l0 = nn.Parameter(torch.empty(3 * H, dtype=dtype).uniform_(-k, k))
+        self.bias_hh_l0 = nn.Parameter(torch.empty(3 * H, dtype=dtype).uniform_(-k, k))
+
+    def params(self):
+        """The four parameters in the order :func:`gru_layer` takes them."""
+        return self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0
+
+    def forward(self, X, h0=None, return_gates: bool = False):
+        """Run over ``X`` of shape ``(B, T, D)``; see :func:`gru_layer`."""
+        return gru_layer(X, *self.params(), h0=h0, reset=self.reset, update=self.update,
+                         return_gates=return_gates)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}, reset={self.reset!r}, update={self.update!r}"
+
+    @classmethod
+    def from_torch(cls, module: nn.GRU, dtype=torch.float64) -> "GRULayer":
+        """A copy of a one-layer, one-direction ``torch.nn.GRU`` (torch's conventions).
+
+        Raises:
+            ValueError: if ``module`` is not an ``nn.GRU`` with one layer, one
+                direction and biases.
+        """
+        if not isinstance(module, nn.GRU):
+            raise ValueError(f"module must be a torch.nn.GRU; got {type(module).__name__}")
+        if module.num_layers != 1 or module.bidirectional or not module.bias:
+            raise ValueError("module must be a torch.nn.GRU with num_layers=1, "
+                             "bidirectional=False and bias=True")
+        layer = cls(module.input_size, module.hidden_size, dtype=dtype)
+        with torch.no_grad():
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                getattr(layer, name).copy_(getattr(module, name))
+        return layer
+
+    def to_torch(self) -> nn.GRU:
+        """A ``torch.nn.GRU(batch_first=True)`` computing the same function.
+
+        A ``"replace"`` layer is converted with :func:`flip_update_gate`.
+
+        Raises:
+            ValueError: for a ``reset="before"`` layer: torch.nn.GRU only
+                implements the reset-after GRU, and no copy of weights turns
+                one into the other.
+        """
+        if self.reset != "after":
+            raise ValueError("reset must be 'after' to convert to torch.nn.GRU (torch has no "
+                             "reset-before GRU); got reset='before'")
+        params = [p.detach() for p in self.params()]
+        if self.update == "replace":
+            params = flip_update_gate(*params)
+        module = nn.GRU(self.input_size, self.hidden_size, batch_first=True).to(params[0].dtype)
+        with torch.no_grad():
+            for name, p in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), params):
+                getattr(module, name).copy_(p)
+        return module
+
+
+def param_count(cell: str, D: int, H: int) -> int:
+    """Trainable numbers of one torch-style recurrent layer.
+
+    Each of the cell's blocks (RNN 1; GRU 3: r, z, n; LSTM 4: i, f, g, o) has
+    an ``(H, D)`` input matrix, an ``(H, H)`` recurrent matrix and two
+    ``(H,)`` biases, so the count is ``blocks * (H*D + H*H + 2*H)`` and the
+    ratio RNN : GRU : LSTM is exactly 1 : 3 : 4 for any ``D`` and ``H``.
+
+    Args:
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        D: input size (> 0).
+        H: hidden size (> 0).
+
+    Raises:
+        ValueError: for an unknown cell or a non-positive size.
+    """
+    check_choice(cell, "cell", _BLOCKS)
+    check_positive(D, "D", integer=True)
+    check_positive(H, "H", integer=True)
+    return _BLOCKS[cell] * (H * D + H * H + 2 * H)
