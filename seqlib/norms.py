@@ -297,8 +297,8 @@ class FeedForward(nn.Module):
 
     A Transformer's feed-forward sub-layer; here it stands in for attention
     too, since normalization acts on each token separately. Weights are
-    Xavier-normal and biases zero, the initialization of the original
-    Transformer.
+    Xavier-normal and biases zero, a common initialization for
+    Transformers.
 
     Args:
         H: model width (> 0); input and output are ``(..., H)``.
