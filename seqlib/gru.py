@@ -31,12 +31,11 @@ Functions take batch-first arrays (``x`` is ``(B, D)``, ``X`` is
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from ._checks import check_choice, check_positive, check_tensor
+from ._stacked import PARAM_NAMES, StackedGateLayer, copy_params
 
 __all__ = ["GATE_ORDER", "RESETS", "UPDATES", "gru_gates", "gru_cell", "gru_layer",
            "flip_update_gate", "GRULayer", "param_count"]
@@ -230,7 +229,7 @@ def flip_update_gate(W_ih, W_hh, b_ih, b_hh):
     return tuple(out)
 
 
-class GRULayer(nn.Module):
+class GRULayer(StackedGateLayer):
     """A one-layer GRU built from :func:`gru_layer`, with torch.nn.GRU's parameters.
 
     Parameters have torch's names and shapes (``weight_ih_l0`` ``(3H, D)``,
@@ -249,25 +248,13 @@ class GRULayer(nn.Module):
             non-float dtype.
     """
 
+    blocks = 3  # r, z, n
+
     def __init__(self, input_size: int, hidden_size: int, reset: str = "after",
                  update: str = "keep", dtype=torch.float64):
-        super().__init__()
-        check_positive(input_size, "input_size", integer=True)
-        check_positive(hidden_size, "hidden_size", integer=True)
         _check_conventions(reset, update)
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating torch dtype; got {dtype!r}")
-        self.input_size, self.hidden_size = input_size, hidden_size
+        super().__init__(input_size, hidden_size, dtype)
         self.reset, self.update = reset, update
-        D, H, k = input_size, hidden_size, 1.0 / math.sqrt(hidden_size)
-        self.weight_ih_l0 = nn.Parameter(torch.empty(3 * H, D, dtype=dtype).uniform_(-k, k))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(3 * H, H, dtype=dtype).uniform_(-k, k))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(3 * H, dtype=dtype).uniform_(-k, k))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(3 * H, dtype=dtype).uniform_(-k, k))
-
-    def params(self):
-        """The four parameters in the order :func:`gru_layer` takes them."""
-        return self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0
 
     def forward(self, X, h0=None, return_gates: bool = False):
         """Run over ``X`` of shape ``(B, T, D)``; see :func:`gru_layer`."""
@@ -291,9 +278,7 @@ class GRULayer(nn.Module):
             raise ValueError("module must be a torch.nn.GRU with num_layers=1, "
                              "bidirectional=False and bias=True")
         layer = cls(module.input_size, module.hidden_size, dtype=dtype)
-        with torch.no_grad():
-            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-                getattr(layer, name).copy_(getattr(module, name))
+        copy_params(layer, (getattr(module, name) for name in PARAM_NAMES))
         return layer
 
     def to_torch(self) -> nn.GRU:
@@ -313,9 +298,7 @@ class GRULayer(nn.Module):
         if self.update == "replace":
             params = flip_update_gate(*params)
         module = nn.GRU(self.input_size, self.hidden_size, batch_first=True).to(params[0].dtype)
-        with torch.no_grad():
-            for name, p in zip(("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"), params):
-                getattr(module, name).copy_(p)
+        copy_params(module, params)
         return module
 
 

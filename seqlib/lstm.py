@@ -22,13 +22,12 @@ Functions take batch-first arrays (``x`` is ``(B, D)``, ``X`` is
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_positive, check_tensor
+from ._checks import check_tensor
+from ._stacked import PARAM_NAMES, StackedGateLayer, copy_params
 
 #: The four parts of an LSTM, in the order torch.nn.LSTM stacks their weights.
 GATE_ORDER = ("i", "f", "g", "o")
@@ -163,7 +162,7 @@ def lstm_layer(X, W_ih, W_hh, b_ih, b_hh, h0=None, c0=None, return_gates: bool =
     return out, (h, c)
 
 
-class LSTMLayer(nn.Module):
+class LSTMLayer(StackedGateLayer):
     """A one-layer LSTM built from :func:`lstm_layer`, with torch.nn.LSTM's parameters.
 
     Parameters have torch's names and shapes (``weight_ih_l0`` ``(4H, D)``,
@@ -180,22 +179,7 @@ class LSTMLayer(nn.Module):
         ValueError: for non-positive sizes or a non-float dtype.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, dtype=torch.float64):
-        super().__init__()
-        check_positive(input_size, "input_size", integer=True)
-        check_positive(hidden_size, "hidden_size", integer=True)
-        if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-            raise ValueError(f"dtype must be a floating torch dtype; got {dtype!r}")
-        self.input_size, self.hidden_size = input_size, hidden_size
-        D, H, k = input_size, hidden_size, 1.0 / math.sqrt(hidden_size)
-        self.weight_ih_l0 = nn.Parameter(torch.empty(4 * H, D, dtype=dtype).uniform_(-k, k))
-        self.weight_hh_l0 = nn.Parameter(torch.empty(4 * H, H, dtype=dtype).uniform_(-k, k))
-        self.bias_ih_l0 = nn.Parameter(torch.empty(4 * H, dtype=dtype).uniform_(-k, k))
-        self.bias_hh_l0 = nn.Parameter(torch.empty(4 * H, dtype=dtype).uniform_(-k, k))
-
-    def params(self):
-        """The four parameters in the order :func:`lstm_layer` takes them."""
-        return self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0
+    blocks = 4  # i, f, g, o
 
     def forward(self, X, state=None, return_gates: bool = False):
         """Run over ``X`` of shape ``(B, T, D)``; see :func:`lstm_layer`.
@@ -223,18 +207,14 @@ class LSTMLayer(nn.Module):
             raise ValueError("module must be a torch.nn.LSTM with num_layers=1, "
                              "bidirectional=False, bias=True and proj_size=0")
         layer = cls(module.input_size, module.hidden_size, dtype=dtype)
-        with torch.no_grad():
-            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-                getattr(layer, name).copy_(getattr(module, name))
+        copy_params(layer, (getattr(module, name) for name in PARAM_NAMES))
         return layer
 
     def to_torch(self) -> nn.LSTM:
         """A ``torch.nn.LSTM(batch_first=True)`` with this layer's weights and dtype."""
         dtype = self.weight_ih_l0.dtype
         module = nn.LSTM(self.input_size, self.hidden_size, batch_first=True).to(dtype)
-        with torch.no_grad():
-            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-                getattr(module, name).copy_(getattr(self, name))
+        copy_params(module, self.params())
         return module
 
 
