@@ -321,11 +321,8 @@ class FeedForward(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
-class PostNormBlock(nn.Module):
-    """Post-norm residual block ``y = Norm(x + F(x))`` (eq-norm-post).
-
-    The original Transformer's arrangement: the sum of the skip path and the
-    branch is normalized, so every block's output has unit scale.
+class _ResidualBlock(nn.Module):
+    """A normalization and a feed-forward branch; subclasses arrange them.
 
     Args:
         H: model width (> 0).
@@ -343,34 +340,30 @@ class PostNormBlock(nn.Module):
         super().__init__()
         self.norm = _make_norm(norm, H, impl)
         self.ff = FeedForward(H, d_ff)
+
+
+class PostNormBlock(_ResidualBlock):
+    """Post-norm residual block ``y = Norm(x + F(x))`` (eq-norm-post).
+
+    The original Transformer's arrangement: the sum of the skip path and the
+    branch is normalized, so every block's output has unit scale.
+
+    Arguments as for :class:`_ResidualBlock`.
+    """
 
     def forward(self, x):
         """``x``: ``(..., H)``; returns the same shape."""
         return self.norm(x + self.ff(x))
 
 
-class PreNormBlock(nn.Module):
+class PreNormBlock(_ResidualBlock):
     """Pre-norm residual block ``y = x + F(Norm(x))`` (eq-norm-pre).
 
     The branch sees a normalized copy of ``x``; the skip path carries ``x``
     itself, untouched, from the first block to the last.
 
-    Args:
-        H: model width (> 0).
-        d_ff: hidden width of the feed-forward branch (> 0).
-        norm: ``"layer"`` (LayerNorm) or ``"rms"`` (RMSNorm).
-        impl: ``"seqlib"`` (this module's from-scratch norms) or ``"torch"``
-            (``torch.nn.LayerNorm``/``RMSNorm``: the same function in one
-            fused kernel, faster for training runs).
-
-    Raises:
-        ValueError: on a bad size or an unknown ``norm`` or ``impl``.
+    Arguments as for :class:`_ResidualBlock`.
     """
-
-    def __init__(self, H: int, d_ff: int, norm: str = "layer", impl: str = "seqlib"):
-        super().__init__()
-        self.norm = _make_norm(norm, H, impl)
-        self.ff = FeedForward(H, d_ff)
 
     def forward(self, x):
         """``x``: ``(..., H)``; returns the same shape."""
