@@ -216,6 +216,33 @@ def adding_test_set(lag: int, n_test: int = 1000) -> tuple[torch.Tensor, torch.T
     return torch.from_numpy(X), torch.from_numpy(y)
 
 
+def blame_per_step(model: LongLagModel, lag: int, n_test: int = 500) -> np.ndarray:
+    """How much each input step moves the loss: the mean of ``‖∂L/∂x_t‖`` over test sequences.
+
+    ``L`` is the sum of the per-sequence squared errors on the fixed test set
+    of :func:`adding_test_set`, so entry ``t`` measures the blame that
+    reaches step ``t`` of one sequence from its own error (chapter 4's
+    Jacobian product at work, eq-vanish-product, measured after training).
+
+    Args:
+        model: a :class:`LongLagModel`.
+        lag: sequence length ``T`` (>= 2).
+        n_test: number of test sequences (> 0).
+
+    Returns:
+        Array of shape ``(T,)``.
+
+    Raises:
+        ValueError: if ``model`` is not a LongLagModel, ``lag`` < 2 or ``n_test`` <= 0.
+    """
+    if not isinstance(model, LongLagModel):
+        raise ValueError(f"model must be a LongLagModel; got {type(model).__name__}")
+    X, y = adding_test_set(lag, n_test=n_test)
+    X = X.clone().requires_grad_(True)
+    ((model(X) - y) ** 2).sum().backward()
+    return X.grad.norm(dim=2).mean(dim=0).numpy()
+
+
 def train(model: LongLagModel, lag: int, steps: int = 400, batch_size: int = 64,
           lr: float = 2e-2, clip: float | None = 1.0, optimizer: str = "adam",
           eval_every: int = 50, n_test: int = 1000, seed: int = 0) -> TrainResult:

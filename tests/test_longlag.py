@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from seqlib import data
+from seqlib import data, longlag
 from seqlib.longlag import (ADDING_BASELINE, CELLS, TEST_SEED, LongLagModel, adding_test_set,
                             lag_sweep, make_model, train)
 
@@ -158,3 +158,18 @@ def test_bad_input_raises_one_clear_valueerror(call, match):
 
 def test_longlagmodel_is_the_returned_type():
     assert isinstance(make_model("gru"), LongLagModel)
+
+
+def test_blame_per_step_is_the_input_gradient_norm():
+    torch.manual_seed(0)
+    model = make_model("rnn", hidden_size=4)
+    blame = longlag.blame_per_step(model, 6, n_test=8)
+    X, y = adding_test_set(6, n_test=8)
+    X = X.clone().requires_grad_(True)
+    ((model(X) - y) ** 2).sum().backward()
+    assert blame.shape == (6,)
+    np.testing.assert_allclose(blame, X.grad.norm(dim=2).mean(dim=0).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="LongLagModel"):
+        longlag.blame_per_step(torch.nn.Linear(2, 1), 6)
+    with pytest.raises(ValueError):
+        longlag.blame_per_step(model, 1)
