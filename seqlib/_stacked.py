@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_positive
+from ._checks import check_positive, check_tensor
 
 PARAM_NAMES = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
 
@@ -60,3 +60,38 @@ class StackedGateLayer(nn.Module):
     def params(self):
         """The four parameters, in ``PARAM_NAMES`` order (the layer functions' order)."""
         return tuple(getattr(self, name) for name in PARAM_NAMES)
+
+
+def check_stacked_params(W_ih, W_hh, b_ih, b_hh, blocks: int, parts: str) -> tuple[int, int]:
+    """Validate a layer's four parameter tensors in torch's stacked layout.
+
+    Args:
+        W_ih: ``(blocks*H, D)``; W_hh: ``(blocks*H, H)``; b_ih, b_hh: ``(blocks*H,)``.
+        blocks: number of stacked blocks (LSTM 4, GRU 3).
+        parts: the blocks' names for messages, e.g. ``"gates i, f, g, o"``.
+
+    Returns:
+        ``(D, H)``.
+
+    Raises:
+        ValueError: if a parameter is not a torch tensor, has the wrong shape,
+            or the four do not share one dtype.
+    """
+    params = (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh))
+    for name, p in params:
+        if not isinstance(p, torch.Tensor):
+            raise ValueError(f"{name} must be a torch tensor; got {type(p).__name__}")
+    nH = f"{blocks}H"
+    G, D = (check_tensor(W_ih, "W_ih", f"({nH}, D)", dtype="float")[k] for k in (nH, "D"))
+    if G % blocks:
+        raise ValueError(f"W_ih must have shape ({nH}, D) with a first size divisible by "
+                         f"{blocks} ({parts}); got shape {tuple(W_ih.shape)}")
+    H = G // blocks
+    check_tensor(W_hh, "W_hh", f"({nH}, H)", dtype="float", sizes={nH: G, "H": H})
+    check_tensor(b_ih, "b_ih", f"({nH},)", dtype="float", sizes={nH: G})
+    check_tensor(b_hh, "b_hh", f"({nH},)", dtype="float", sizes={nH: G})
+    for name, p in params[1:]:
+        if p.dtype != W_ih.dtype:
+            raise ValueError(f"all parameters must share one dtype; W_ih is {W_ih.dtype}, "
+                             f"{name} is {p.dtype}")
+    return D, H

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_positive, check_tensor
-from ._stacked import PARAM_NAMES, StackedGateLayer, copy_params
+from ._stacked import PARAM_NAMES, StackedGateLayer, check_stacked_params, copy_params
 
 __all__ = ["GATE_ORDER", "RESETS", "UPDATES", "gru_gates", "gru_cell", "gru_layer",
            "flip_update_gate", "GRULayer", "param_count"]
@@ -53,22 +53,7 @@ _BLOCKS = {"rnn": 1, "gru": 3, "lstm": 4}
 
 def _check_params(W_ih, W_hh, b_ih, b_hh) -> tuple[int, int]:
     """Validate the four parameter tensors; return ``(D, H)``."""
-    for name, p in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-        if not isinstance(p, torch.Tensor):
-            raise ValueError(f"{name} must be a torch tensor; got {type(p).__name__}")
-    G, D = (check_tensor(W_ih, "W_ih", "(3H, D)", dtype="float")[k] for k in ("3H", "D"))
-    if G % 3:
-        raise ValueError(f"W_ih must have shape (3H, D) with a first size divisible by 3 "
-                         f"(parts r, z, n); got shape {tuple(W_ih.shape)}")
-    H = G // 3
-    check_tensor(W_hh, "W_hh", "(3H, H)", dtype="float", sizes={"3H": 3 * H, "H": H})
-    check_tensor(b_ih, "b_ih", "(3H,)", dtype="float", sizes={"3H": 3 * H})
-    check_tensor(b_hh, "b_hh", "(3H,)", dtype="float", sizes={"3H": 3 * H})
-    for name, p in (("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-        if p.dtype != W_ih.dtype:
-            raise ValueError(f"all parameters must share one dtype; W_ih is {W_ih.dtype}, "
-                             f"{name} is {p.dtype}")
-    return D, H
+    return check_stacked_params(W_ih, W_hh, b_ih, b_hh, 3, "parts r, z, n")
 
 
 def _check_step(x, h_prev, D: int, H: int, dtype) -> int:

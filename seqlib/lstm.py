@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ._checks import check_tensor
-from ._stacked import PARAM_NAMES, StackedGateLayer, copy_params
+from ._stacked import PARAM_NAMES, StackedGateLayer, check_stacked_params, copy_params
 
 #: The four parts of an LSTM, in the order torch.nn.LSTM stacks their weights.
 GATE_ORDER = ("i", "f", "g", "o")
@@ -35,21 +35,7 @@ GATE_ORDER = ("i", "f", "g", "o")
 
 def _check_params(W_ih, W_hh, b_ih, b_hh) -> tuple[int, int]:
     """Validate the four parameter tensors; return ``(D, H)``."""
-    G, D = (check_tensor(W_ih, "W_ih", "(4H, D)", dtype="float")[k] for k in ("4H", "D"))
-    if G % 4:
-        raise ValueError(f"W_ih must have shape (4H, D) with a first size divisible by 4 "
-                         f"(gates i, f, g, o); got shape {tuple(W_ih.shape)}")
-    H = G // 4
-    check_tensor(W_hh, "W_hh", "(4H, H)", dtype="float", sizes={"4H": 4 * H, "H": H})
-    check_tensor(b_ih, "b_ih", "(4H,)", dtype="float", sizes={"4H": 4 * H})
-    check_tensor(b_hh, "b_hh", "(4H,)", dtype="float", sizes={"4H": 4 * H})
-    for name, p in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-        if not isinstance(p, torch.Tensor):
-            raise ValueError(f"{name} must be a torch tensor; got {type(p).__name__}")
-        if p.dtype != W_ih.dtype:
-            raise ValueError(f"all parameters must share one dtype; W_ih is {W_ih.dtype}, "
-                             f"{name} is {p.dtype}")
-    return D, H
+    return check_stacked_params(W_ih, W_hh, b_ih, b_hh, 4, "gates i, f, g, o")
 
 
 def _check_state(x, h_prev, c_prev, D: int, H: int, dtype) -> int:
