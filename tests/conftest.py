@@ -1,7 +1,6 @@
 """Shared fixtures: the repository root and one book build per test session."""
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -39,9 +38,7 @@ def built_book() -> Path:
     Sphinx warnings are errors (-W), so a broken reference, a missing citation
     or a notebook left out of the TOC fails here.
     """
-    env = dict(os.environ)
-    proc = subprocess.run(["make", "book"], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
+    proc = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.fail("`make book` failed:\n" + proc.stdout[-6000:] + proc.stderr[-6000:])
     return ROOT / "_build" / "html"

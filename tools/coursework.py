@@ -98,8 +98,12 @@ def exercise_notebook(chapter: Path):
 def _api(course: Path, timeout: int):
     from nbgrader.apps import NbGraderAPI
     from traitlets.config import Config
-    # nbgrader runs `alembic` as a subprocess: it must be on PATH.
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    # nbgrader runs `alembic` as a subprocess: the venv's bin/ must be on PATH
+    # (prepended once, however many times this is called).
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bin_dir not in path.split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + path
     c = Config()
     c.CourseDirectory.root = str(course)
     c.CourseDirectory.course_id = COURSE_ID
