@@ -76,8 +76,14 @@ def exercise_notebook(chapter: Path):
         return None
     stop = next((i for i, c in enumerate(nb.cells) if i > start and _heading(c) == "summary"),
                 len(nb.cells))
-    setup = copy.deepcopy(next(c for c in nb.cells if c.cell_type == "code"))
-    setup.metadata["nbgrader"] = dict(NBGRADER_META, grade_id=f"{assignment_id(chapter)}-setup")
+    # The install cell (tag "install-seqlib", see README) lets a student's bare
+    # Jupyter install seqlib; the set-up cell is the first code cell after it.
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    install = [copy.deepcopy(c) for c in code if "install-seqlib" in c.metadata.get("tags", [])]
+    setup = copy.deepcopy(next(c for c in code if
+                               "install-seqlib" not in c.metadata.get("tags", [])))
+    for cell, name in [(setup, "setup")] + [(c, "install") for c in install]:
+        cell.metadata["nbgrader"] = dict(NBGRADER_META, grade_id=f"{assignment_id(chapter)}-{name}")
     title = next((c.source.splitlines()[0].lstrip("# ").strip() for c in nb.cells
                   if c.cell_type == "markdown" and c.source.startswith("# ")), chapter.stem)
     intro = nbformat.v4.new_markdown_cell(
@@ -88,7 +94,7 @@ def exercise_notebook(chapter: Path):
         "below it. The checks you see are not all the checks used for grading.")
     intro.metadata["nbgrader"] = dict(NBGRADER_META, grade_id=f"{assignment_id(chapter)}-intro")
     out = nbformat.v4.new_notebook(metadata=nb.metadata)
-    out.cells = [intro, setup] + [copy.deepcopy(c) for c in nb.cells[start:stop]]
+    out.cells = [intro, *install, setup] + [copy.deepcopy(c) for c in nb.cells[start:stop]]
     for cell in out.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
