@@ -237,7 +237,9 @@ def train_charlm(model: CharLM, ids, *, steps: int, batch_size: int = 32, seq_le
 
     Returns:
         A dict with ``"train_loss"`` (one mean cross-entropy per step, nats
-        per character), ``"val_step"`` and ``"val_loss"`` (lists, empty if
+        per character), ``"grad_norm"`` (the gradient's global norm at each
+        step, before clipping; clipping acted on the steps where it exceeds
+        ``clip``), ``"val_step"`` and ``"val_loss"`` (lists, empty if
         ``val_ids`` is None).
 
     Raises:
@@ -261,7 +263,7 @@ def train_charlm(model: CharLM, ids, *, steps: int, batch_size: int = 32, seq_le
         check_ids(make_streams(val_ids, 1), "val_ids", model.V)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history = {"train_loss": [], "val_step": [], "val_loss": []}
+    history = {"train_loss": [], "grad_norm": [], "val_step": [], "val_loss": []}
     model.train()
     pos, state = int(rng.integers(seq_len)), None
     for step in range(1, steps + 1):
@@ -273,10 +275,12 @@ def train_charlm(model: CharLM, ids, *, steps: int, batch_size: int = 32, seq_le
         loss, state = _loss(model, x, y, detach_state(state))
         opt.zero_grad()
         loss.backward()
-        if clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        # clip_grad_norm_ returns the norm before clipping; with no clip, an
+        # infinite bound measures it without changing the gradient
+        norm = nn.utils.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip)
         opt.step()
         history["train_loss"].append(loss.item())
+        history["grad_norm"].append(float(norm))
         if val_ids is not None and (step % eval_every == 0 or step == steps):
             history["val_step"].append(step)
             history["val_loss"].append(evaluate(model, val_ids))

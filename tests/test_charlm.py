@@ -189,3 +189,17 @@ def test_gated_cells_train_and_sample_too(corpus, cell):
     assert len(hist["train_loss"]) == 6 and hist["val_step"] == [3, 6]
     assert all(np.isfinite(hist["train_loss"]))
     assert sample(m, vocab, "a", 10, seed=0).startswith("a")
+
+
+def test_training_records_the_gradient_norm_before_clipping(corpus):
+    """grad_norm is the norm clipping sees: no clip and a bound it never reaches train alike."""
+    _, vocab, ids = corpus
+    runs = {}
+    for clip in (None, 1e6, 1e-3):
+        m = CharLM(len(vocab), 4, 8, seed=0, dtype=torch.float64)
+        runs[clip] = train_charlm(m, ids[:3000], steps=5, batch_size=4, seq_len=16, lr=1e-2, clip=clip)
+    norms = runs[None]["grad_norm"]
+    assert len(norms) == 5 and all(np.isfinite(norms)) and min(norms) > 0
+    assert runs[1e6]["train_loss"] == runs[None]["train_loss"] and runs[1e6]["grad_norm"] == norms
+    assert runs[1e-3]["grad_norm"][0] == norms[0]          # same first gradient, measured before clipping
+    assert runs[1e-3]["train_loss"][1:] != runs[None]["train_loss"][1:]  # the tight bound acted
