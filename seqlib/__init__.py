@@ -10,7 +10,7 @@ import random
 import numpy as np
 import torch
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def seed_everything(seed: int = 0, threads: int = 1) -> None:
