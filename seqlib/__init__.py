@@ -28,8 +28,8 @@ def seed_everything(seed: int = 0, threads: int = 1) -> None:
     Raises:
         ValueError: if ``seed`` < 0 or ``threads`` < 1.
     """
-    from ._checks import check_positive
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    from ._checks import check_positive, check_seed
+    check_seed(seed)
     check_positive(threads, "threads", integer=True)
     random.seed(seed)
     np.random.seed(seed)

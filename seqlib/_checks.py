@@ -10,6 +10,7 @@ and the dtype, so they cost nothing next to the computation they guard.
 """
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -97,19 +98,45 @@ def check_ids(ids, name: str, vocab_size: int) -> None:
 def check_positive(value, name: str, integer: bool = False, allow_zero: bool = False):
     """Check a scalar hyper-parameter is a positive (or non-negative) number.
 
+    NaN and infinity are rejected: no hyper-parameter of the book (a step
+    size, an epsilon, a clipping threshold, a temperature) means anything
+    there, and NaN would slip through every comparison below.
+
     Raises:
         ValueError: if ``value`` is not a number (an int when ``integer``),
-            or is negative, or is zero while ``allow_zero`` is false.
+            is NaN or infinite, or is negative, or is zero while
+            ``allow_zero`` is false.
     """
     kind = "integer" if integer else "number"
     ok_type = (isinstance(value, numbers.Integral) if integer
                else isinstance(value, numbers.Real))
     if isinstance(value, bool) or not ok_type:
         raise ValueError(f"{name} must be a {kind}; got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite {kind}; got {value!r}")
     if value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a {kind} {bound}; got {value!r}")
     return value
+
+
+#: Largest seed NumPy's legacy generator (``np.random.seed``) accepts.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Check a random seed is an int in ``[0, 2**32 - 1]``, the range every
+    generator the book seeds (Python, NumPy, torch) accepts.
+
+    Raises:
+        ValueError: if ``seed`` is not an int (bools and floats included) or
+            lies outside that range.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"{name} must be an int in [0, {MAX_SEED}]; got {seed!r}")
+    if not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{name} must be an int in [0, {MAX_SEED}]; got {seed!r}")
+    return int(seed)
 
 
 def check_choice(value, name: str, choices) -> None:

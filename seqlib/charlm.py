@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_choice, check_ids, check_positive, check_tensor
+from ._checks import check_choice, check_ids, check_positive, check_seed, check_tensor
 
 __all__ = ["CELLS", "CharLM", "detach_state", "make_streams", "train_charlm",
            "evaluate", "perplexity", "sample"]
@@ -67,7 +67,7 @@ class CharLM(nn.Module):
             check_positive(value, name, integer=True)
         check_choice(cell, "cell", CELLS)
         if seed is not None:
-            check_positive(seed, "seed", integer=True, allow_zero=True)
+            check_seed(seed)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"dtype must be a torch floating dtype; got {dtype}")
         self.V, self.D, self.H, self.cell = V, D, H, cell
@@ -98,8 +98,24 @@ class CharLM(nn.Module):
                              f"got {type(ids).__name__}")
         check_tensor(ids, "ids", "(B, T)", dtype="int")
         check_ids(ids, "ids", self.V)
+        if state is not None:
+            self._check_state(state, ids.shape[0])
         out, state = self.rnn(self.embed(ids), state)
         return self.head(out), state
+
+    def _check_state(self, state, B: int) -> None:
+        """A state must be what forward returned: ``(L, B, H)``, a pair of them for the LSTM."""
+        L, H = self.rnn.num_layers, self.rnn.hidden_size
+        want = f"a pair (h, c) of ({L}, {B}, {H}) tensors" if self.cell == "lstm" \
+            else f"a ({L}, {B}, {H}) tensor"
+        parts = state if self.cell == "lstm" else (state,)
+        if self.cell == "lstm" and (not isinstance(state, (tuple, list)) or len(state) != 2):
+            raise ValueError(f"state must be {want} for an LSTM model; got "
+                             f"{type(state).__name__} of length {len(state) if isinstance(state, (tuple, list)) else '-'}")
+        for part in parts:
+            if not isinstance(part, torch.Tensor) or tuple(part.shape) != (L, B, H):
+                raise ValueError(f"state must be {want}; got "
+                                 f"{getattr(part, 'shape', type(part).__name__)}")
 
     def num_parameters(self) -> int:
         """The number of trainable numbers in the model."""
@@ -250,7 +266,7 @@ def train_charlm(model: CharLM, ids, *, steps: int, batch_size: int = 32, seq_le
     check_positive(seq_len, "seq_len", integer=True)
     check_positive(lr, "lr")
     check_positive(eval_every, "eval_every", integer=True)
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
     if clip is not None:
         check_positive(clip, "clip")
     streams = make_streams(ids, batch_size)
@@ -317,7 +333,7 @@ def sample(model: CharLM, vocab, prefix: str, n: int, temperature: float = 1.0,
     """
     check_positive(temperature, "temperature")
     check_positive(n, "n", integer=True)
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
     if not isinstance(prefix, str) or not prefix:
         raise ValueError("prefix must be a non-empty str")
     if len(vocab) != model.V:
@@ -330,6 +346,9 @@ def sample(model: CharLM, vocab, prefix: str, n: int, temperature: float = 1.0,
     out = []
     for _ in range(n):
         scores = logits[0, -1].double() / temperature
+        if not bool(torch.isfinite(scores).all()):  # y / temperature overflowed
+            raise ValueError(f"temperature must be large enough that scores / temperature "
+                             f"stay finite; got {temperature!r}")
         p = torch.softmax(scores, dim=0).numpy()
         k = int(rng.choice(len(p), p=p / p.sum()))
         out.append(k)

@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 
-from ._checks import check_positive
+from ._checks import check_positive, check_seed
 
 # ---------------------------------------------------------------------------
 # Vocabularies and tokenizers (chapter 1)
@@ -78,7 +78,11 @@ class Vocab:
         Raises:
             ValueError: if an id lies outside ``[0, len(self))``.
         """
+        if hasattr(ids, "detach"):  # a torch tensor (data.py does not import torch)
+            ids = ids.detach().cpu().numpy()
         ids = np.asarray(ids).reshape(-1)
+        if ids.size and not np.issubdtype(ids.dtype, np.integer):  # no silent truncation
+            raise ValueError(f"ids must be integers; got dtype {ids.dtype}")
         bad = ids[(ids < 0) | (ids >= len(self))]
         if bad.size:
             raise ValueError(f"ids must lie in [0, {len(self)}); got {int(bad[0])}")
@@ -119,6 +123,9 @@ def max_match(text: str, lexicon) -> list[str]:
         raise ValueError("text must be a non-empty str")
     if not words:
         raise ValueError("lexicon must hold at least one word")
+    bad = [w for w in words if not isinstance(w, str) or not w]
+    if bad:  # an empty word would match zero characters forever
+        raise ValueError(f"lexicon must hold non-empty str words; got {bad[0]!r}")
     longest = max(len(w) for w in words)
     out, i = [], 0
     while i < len(text):
@@ -213,6 +220,7 @@ def topic_corpus(n_sentences: int = 4000, seed: int = 0, *,
         ValueError: if ``n_sentences`` <= 0.
     """
     check_positive(n_sentences, "n_sentences", integer=True)
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     topics = sorted(TOPICS)
     shared = {w for t in topics for w in TOPICS[t] if sum(w in TOPICS[u] for u in topics) > 1}
@@ -258,6 +266,7 @@ def adding_problem(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     check_positive(T, "T", integer=True)
     if T < 2:
         raise ValueError(f"T must be >= 2 for two markers; got {T}")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     values = rng.random((n, T))
     half = T // 2
@@ -288,6 +297,7 @@ def parity_task(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """
     check_positive(n, "n", integer=True)
     check_positive(T, "T", integer=True)
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     bits = rng.integers(0, 2, size=(n, T)).astype(np.int64)
     return bits, np.cumsum(bits, axis=1) % 2
@@ -400,6 +410,7 @@ def teacher_classification(n: int, D: int, n_classes: int = 8, hidden: int = 64,
         check_positive(value, name, integer=True)
     if n_classes < 2:
         raise ValueError(f"n_classes must be >= 2; got {n_classes}")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     W1 = rng.normal(0.0, 1.0 / np.sqrt(D), size=(hidden, D))
     W2 = rng.normal(0.0, 1.0 / np.sqrt(hidden), size=(n_classes, hidden))

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_ids, check_positive, check_tensor
+from ._checks import check_ids, check_positive, check_seed, check_tensor
 
 __all__ = [
     "one_hot", "embed_onehot", "embed_lookup", "lookup_backward",
@@ -341,7 +341,11 @@ def noise_distribution(counts, power: float = 0.75) -> torch.Tensor:
     check_positive(power, "power", allow_zero=True)
     counts = torch.as_tensor(np.asarray(counts) if not isinstance(counts, torch.Tensor) else counts)
     check_tensor(counts, "counts", "(V,)")
+    if counts.is_complex() or counts.dtype == torch.bool:
+        raise ValueError(f"counts must be real numbers; got dtype {counts.dtype}")
     counts = counts.to(torch.float64)
+    if not bool(torch.isfinite(counts).all()):
+        raise ValueError("counts must be finite (no NaN or inf)")
     if bool((counts < 0).any()) or counts.sum() <= 0:
         raise ValueError("counts must be non-negative with a positive sum")
     weights = torch.where(counts > 0, counts ** power, torch.zeros_like(counts))
@@ -443,7 +447,7 @@ def train_skipgram(sentences, counts, D: int = 16, window: int = 2, n_negatives:
                         (batch_size, "batch_size")):
         check_positive(value, name, integer=True)
     check_positive(lr, "lr")
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
     noise = noise_distribution(counts)
     V = noise.numel()
     centres, contexts = skipgram_pairs(sentences, window)

@@ -262,6 +262,9 @@ class GRULayer(StackedGateLayer):
         if module.num_layers != 1 or module.bidirectional or not module.bias:
             raise ValueError("module must be a torch.nn.GRU with num_layers=1, "
                              "bidirectional=False and bias=True")
+        if not module.batch_first:  # same weights, but it reads (T, B, D): say so
+            raise ValueError("module must have batch_first=True: this layer reads (B, T, D), "
+                             "the time-major module (T, B, D); got batch_first=False")
         layer = cls(module.input_size, module.hidden_size, dtype=dtype)
         copy_params(layer, (getattr(module, name) for name in PARAM_NAMES))
         return layer

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive, check_tensor
+from ._checks import check_choice, check_positive, check_seed, check_tensor
 from .data import adding_problem
 
 #: Recurrent cells the harness can build, with their torch.nn classes.
@@ -132,7 +132,7 @@ def make_model(cell: str, hidden_size: int = 32, input_size: int = 2, output_siz
                         ("output_size", output_size)):
         check_positive(value, name, integer=True)
     check_positive(gain, "gain")
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
     if forget_bias is not None:
         if cell != "lstm":
             raise ValueError(f"forget_bias applies to cell='lstm' only; got cell={cell!r}")
@@ -290,7 +290,7 @@ def train(model: LongLagModel, lag: int, steps: int = 400, batch_size: int = 64,
     check_choice(optimizer, "optimizer", ("adam", "sgd"))
     check_positive(eval_every, "eval_every", integer=True)
     check_positive(n_test, "n_test", integer=True)
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
 
     dtype = model.readout.weight.dtype
     X_test, y_test = (a.to(dtype) for a in adding_test_set(lag, n_test))

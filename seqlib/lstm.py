@@ -97,6 +97,9 @@ def lstm_cell(x, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
         ValueError: if a shape, dtype kind or dtype disagrees.
     """
     D, H = _check_params(W_ih, W_hh, b_ih, b_hh)
+    if c_prev is None:  # the LSTM carries two states; zeros start a sequence
+        raise ValueError("c_prev must be the previous cell state, a (B, H) tensor "
+                         "(zeros at the first step); got None")
     _check_state(x, h_prev, c_prev, D, H, W_ih.dtype)
     i, f, g, o = lstm_gates(x, h_prev, W_ih, W_hh, b_ih, b_hh)
     c = f * c_prev + i * g
@@ -192,6 +195,9 @@ class LSTMLayer(StackedGateLayer):
                 or module.proj_size != 0):
             raise ValueError("module must be a torch.nn.LSTM with num_layers=1, "
                              "bidirectional=False, bias=True and proj_size=0")
+        if not module.batch_first:  # same weights, but it reads (T, B, D): say so
+            raise ValueError("module must have batch_first=True: this layer reads (B, T, D), "
+                             "the time-major module (T, B, D); got batch_first=False")
         layer = cls(module.input_size, module.hidden_size, dtype=dtype)
         copy_params(layer, (getattr(module, name) for name in PARAM_NAMES))
         return layer

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from ._checks import check_choice, check_positive, check_tensor
+from ._checks import check_choice, check_positive, check_seed, check_tensor
 from .gradients import grad_norms
 
 __all__ = [
@@ -562,7 +562,22 @@ def train_classifier(model, X, y, lr: float, steps: int, batch_size: int = 64,
     check_tensor(y, "y", "(N,)", dtype="int", sizes={"N": N})
     check_positive(steps, "steps", integer=True)
     check_positive(batch_size, "batch_size", integer=True)
-    warmup_lr(0, lr, warmup_steps)  # validates lr and warmup_steps
+    check_positive(lr, "lr")
+    warmup_lr(0, lr, warmup_steps)  # validates warmup_steps
+    check_seed(seed)
+    with torch.no_grad():  # one row through the model: its input width and class count
+        try:
+            scores = model(X[:1])
+        except RuntimeError as err:
+            raise ValueError(f"X must have the width D the model reads; got shape "
+                             f"{tuple(X.shape)} ({err})") from None
+    if scores.ndim != 2 or scores.shape[0] != 1:
+        raise ValueError(f"model must map (N, D) to scores (N, C); got {tuple(scores.shape)} "
+                         f"for one row")
+    C = scores.shape[1]
+    if int(y.min()) < 0 or int(y.max()) >= C:
+        raise ValueError(f"y must hold class ids in [0, {C}) for a model with C = {C} "
+                         f"outputs; got values from {int(y.min())} to {int(y.max())}")
     opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     gen = torch.Generator().manual_seed(seed)
     losses = []

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._checks import check_ids, check_positive, check_tensor
+from ._checks import check_ids, check_positive, check_seed, check_tensor
 
 __all__ = [
     "PARAM_NAMES", "init_rnn_params", "rnn_forward", "rnn_backward", "cross_entropy",
@@ -72,7 +72,7 @@ def init_rnn_params(D: int, H: int, O: int, seed: int = 0,
     """
     for value, name in ((D, "D"), (H, "H"), (O, "O")):
         check_positive(value, name, integer=True)
-    check_positive(seed, "seed", integer=True, allow_zero=True)
+    check_seed(seed)
     if not np.issubdtype(np.dtype(dtype), np.floating):
         raise ValueError(f"dtype must be a NumPy floating dtype; got {dtype}")
     rng = np.random.default_rng(seed)

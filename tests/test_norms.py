@@ -236,7 +236,7 @@ def test_train_classifier_is_deterministic_and_learns():
         norms.train_classifier(model, X, y[:10], lr=1e-2, steps=5)
     with pytest.raises(ValueError, match="steps"):
         norms.train_classifier(model, X, y, lr=1e-2, steps=0)
-    with pytest.raises(ValueError, match="base_lr"):
+    with pytest.raises(ValueError, match="lr must"):
         norms.train_classifier(model, X, y, lr=-1.0, steps=5)
 
 
