@@ -66,8 +66,9 @@ def test_deepnorm_constants_and_scaled_init():
 def test_dyt_is_a_scaled_tanh():
     dyt = DyT(4, alpha0=0.5)
     x = torch.linspace(-10, 10, 8).reshape(2, 4)
-    torch.testing.assert_close(dyt(x), torch.tanh(0.5 * x))
-    assert float(dyt(1e6 * x).abs().max()) <= 1.0
+    with torch.no_grad():
+        torch.testing.assert_close(dyt(x), torch.tanh(0.5 * x))
+        assert float(dyt(1e6 * x).abs().max()) <= 1.0
 
 
 @pytest.mark.parametrize("placement", ["post", "pre", "peri", "deepnorm", "dyt"])
