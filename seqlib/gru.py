@@ -8,17 +8,22 @@ Weights are stored exactly as ``torch.nn.GRU`` stores them: ``W_ih`` of shape
 
 Equations (chapter 6), for one time step, column vectors, torch's convention:
 
-* reset gate (eq-gru-reset): ``r = sigmoid(W_ir x + b_ir + W_hr h_{t-1} + b_hr)``
-* update gate (eq-gru-update): ``z = sigmoid(W_iz x + b_iz + W_hz h_{t-1} + b_hz)``
+* reset gate (eq-gru-reset): ``r = sigmoid(W_xr x + b_xr + W_hr h_{t-1} + b_hr)``
+* update gate (eq-gru-update): ``z = sigmoid(W_xz x + b_xz + W_hz h_{t-1} + b_hz)``
 * candidate, reset AFTER the product (eq-gru-candidate):
-  ``n = tanh(W_in x + b_in + r * (W_hn h_{t-1} + b_hn))``
+  ``n = tanh(W_xn x + b_xn + r * (W_hn h_{t-1} + b_hn))``
 * state (eq-gru-state): ``h_t = (1 - z) * n + z * h_{t-1}``
+
+The first subscript says where a product comes from (``x`` the input, ``h``
+the state), the second which part it feeds; torch's documentation writes
+``W_ir`` for ``W_xr``, where ``i`` means *input*, not chapter 5's input gate.
 
 Two other conventions are in print, and both are here:
 
-* ``reset="before"`` (Cho et al., 2014; eq-gru-candidate-cho): the reset gate
+* ``reset="before"`` (Cho et al., 2014, in the EMNLP paper and arXiv v3;
+  eq-gru-candidate-cho; their arXiv v1 reset after, as torch does): the reset gate
   multiplies the old state before the matrix product,
-  ``n = tanh(W_in x + b_in + W_hn (r * h_{t-1}) + b_hn)``. A different
+  ``n = tanh(W_xn x + b_xn + W_hn (r * h_{t-1}) + b_hn)``. A different
   function, not a relabelling.
 * ``update="replace"`` (Chung et al., 2014, and many tutorials;
   eq-gru-state-chung): ``h_t = (1 - z) * h_{t-1} + z * n``, so ``z`` is the
@@ -42,7 +47,8 @@ __all__ = ["GATE_ORDER", "RESETS", "UPDATES", "gru_gates", "gru_cell", "gru_laye
 
 #: The three parts of a GRU, in the order torch.nn.GRU stacks their weights.
 GATE_ORDER = ("r", "z", "n")
-#: Where the reset gate acts: after the matrix product (torch) or before it (Cho et al.).
+#: Where the reset gate acts: after the matrix product (torch, cuDNN, Cho et al.'s
+#: arXiv v1) or before it (Cho et al.'s EMNLP paper and arXiv v3).
 RESETS = ("after", "before")
 #: What the update gate z measures: the share of the old state kept (Cho et al.,
 #: torch) or the share replaced by the candidate (Chung et al.).
@@ -76,9 +82,9 @@ def gru_gates(x, h_prev, W_ih, W_hh, b_ih, b_hh, reset: str = "after"):
     """The reset gate, the update gate and the candidate of one GRU step.
 
     Implements eq-gru-reset, eq-gru-update and, with ``reset="after"``
-    (torch), eq-gru-candidate ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``;
+    (torch), eq-gru-candidate ``n = tanh(W_xn x + b_xn + r * (W_hn h + b_hn))``;
     with ``reset="before"`` (Cho et al., 2014), eq-gru-candidate-cho
-    ``n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)``.
+    ``n = tanh(W_xn x + b_xn + W_hn (r * h) + b_hn)``.
 
     Args:
         x: input ``x_t``, shape ``(B, D)``.
