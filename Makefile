@@ -4,13 +4,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-MATHJAX := _mathjax/_static/mathjax/tex-mml-chtml.js
 # nbgrader runs `alembic` as a subprocess, so the venv's bin/ must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: book test lab release grade clean
 
-book: $(STAMP) $(MATHJAX)
+# The build typesets the math with MathJax in Node.js and fetches the Chinese
+# web font with npm (book/_ext/math_prerender.py, book/_ext/site_weight.py).
+book: $(STAMP)
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make book needs Node.js and npm (e.g. sudo apt-get install nodejs npm)"; exit 2; }
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
@@ -21,23 +23,19 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # Coursework (see book/instructors.md): student versions, then grades.
+# Grading runs each notebook in a bubblewrap sandbox (apt-get install bubblewrap).
+# Optional: DUE="2026-12-01 23:59" (UTC unless a zone is given), JOBS=4
+# (notebooks at once), TIMEOUT=60 (seconds per cell).
 release: $(STAMP)
 	$(BIN)/python tools/coursework.py release
 
 grade: $(STAMP)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder/<student>/<chNN>/*.ipynb"; exit 2; }
-	$(BIN)/python tools/coursework.py grade "$(SUBMISSIONS)"
+	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS=folder [DUE="2026-12-01 23:59"] [JOBS=2] [TIMEOUT=60]'; exit 2; }
+	$(BIN)/python tools/coursework.py grade "$(SUBMISSIONS)" $(if $(DUE),--due "$(DUE)") $(if $(JOBS),--jobs $(JOBS)) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt -e .
-	touch $@
-
-# MathJax comes from a pip package (installed above) and is served by the
-# site itself, so math renders without any CDN.
-$(MATHJAX): $(STAMP)
-	rm -rf _mathjax && mkdir -p _mathjax/_static
-	cp -r "$$($(BIN)/python -c 'import mathjax, os; print(os.path.dirname(mathjax.__file__))')/static/mathjax/es5" _mathjax/_static/mathjax
 	touch $@
 
 clean:

@@ -1,12 +1,15 @@
 """Shared fixtures: the repository root and one book build per test session."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+# Writes book/runtimes.json after nbval has run the notebooks (the "Run times" page).
+from nbval_runtimes import pytest_collection_finish, pytest_terminal_summary  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +39,11 @@ def built_book() -> Path:
     """Build the site exactly as the README's `make book` does; return _build/html.
 
     Sphinx warnings are errors (-W), so a broken reference, a missing citation
-    or a notebook left out of the TOC fails here.
+    or a notebook left out of the TOC fails here. BOOK_HTML=path/to/html tests
+    a site already built elsewhere (e.g. with --path-output) instead.
     """
+    if os.environ.get("BOOK_HTML"):
+        return Path(os.environ["BOOK_HTML"])
     proc = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True)
     if proc.returncode != 0:
         pytest.fail("`make book` failed:\n" + proc.stdout[-6000:] + proc.stderr[-6000:])

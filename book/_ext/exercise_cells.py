@@ -9,6 +9,13 @@ the chapter notebook. On the website:
 * the ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` region of a check
   cell is removed, from the page and from the notebook offered for download.
 
+On the page only (the download keeps them):
+
+* a solution's toggle says "Show solution" / "Hide solution"; other folded
+  cells keep myst-nb's "Show code cell source";
+* nbval's marker comments (``# NBVAL_IGNORE_OUTPUT`` …) are test machinery,
+  not part of the lesson: their lines are left out.
+
 The notebooks themselves are untouched; this runs on the text Sphinx reads.
 """
 from __future__ import annotations
@@ -19,10 +26,15 @@ from pathlib import Path
 
 HIDDEN = re.compile(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", re.S)
 MARKER = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+NBVAL = re.compile(r"^[ \t]*# ?NBVAL_[A-Z_]+\b.*(\n|$)", re.M)
 
 
-def reader_view(notebook_json: str) -> str:
-    """Return the notebook JSON with hidden tests removed and solutions folded."""
+def reader_view(notebook_json: str, page: bool = False) -> str:
+    """Return the notebook JSON with hidden tests removed and solutions folded.
+
+    ``page=True``: also label solution toggles and drop nbval marker lines
+    (for the rendered page; the download keeps both).
+    """
     nb = json.loads(notebook_json)
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
@@ -35,13 +47,19 @@ def reader_view(notebook_json: str) -> str:
             tags = meta.setdefault("tags", [])
             if "hide-input" not in tags:
                 tags.append("hide-input")
+            if page:
+                prompts = meta.setdefault("mystnb", {})
+                prompts.setdefault("code_prompt_show", "Show solution")
+                prompts.setdefault("code_prompt_hide", "Hide solution")
+        if page:
+            src = NBVAL.sub("", src)
         cell["source"] = src
     return json.dumps(nb, indent=1, ensure_ascii=False)
 
 
 def _on_source_read(app, docname, source):
     if str(app.env.doc2path(docname)).endswith(".ipynb"):
-        source[0] = reader_view(source[0])
+        source[0] = reader_view(source[0], page=True)
 
 
 def _on_build_finished(app, exception):
