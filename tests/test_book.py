@@ -1,5 +1,8 @@
 """The website builds warning-free from the stored notebook outputs."""
+import json
 import re
+
+import yaml
 
 from conftest import ROOT, toc_files
 
@@ -17,12 +20,60 @@ def test_book_builds_without_warnings(built_book):
         assert (built_book / f"{f}.html").is_file(), f"{f}.html missing from the site"
 
 
-def test_math_is_served_locally(built_book):
+def test_math_is_typeset_when_the_site_is_built(built_book):
+    """Pages carry MathJax's finished output and load no math script, CDN or local."""
     page = (built_book / "notebooks" / "01_embeddings.html").read_text()
-    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.I)
-    assert scripts, "no MathJax script on the chapter page"
-    assert all(not s.startswith(("http:", "https:", "//")) for s in scripts), scripts
-    assert (built_book / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
+    assert page.count("<mjx-container") >= 20
+    assert "\\(" not in page and "\\[" not in page, "TeX left untypeset"
+    assert not re.findall(r'<script[^>]*src="[^"]*mathjax[^"]*"', page, flags=re.I)
+    assert "_static/mathjax-chtml.css" in page
+    css = (built_book / "_static" / "mathjax-chtml.css").read_text()
+    assert "mjx-container" in css
+    fonts = re.findall(r'url\("?([^")]+\.woff)"?\)', css)
+    assert fonts and all((built_book / "_static" / f).is_file() for f in fonts)
+
+
+def test_site_ships_only_what_pages_load(built_book):
+    """The whole site stays under 12 MB: no source maps, no unused MathJax,
+    no icon script, no theme translation catalogues."""
+    files = [p for p in built_book.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    print(f"site: {total / 1e6:.1f} MB in {len(files)} files")
+    assert total < 12_000_000, f"the site is {total / 1e6:.1f} MB"
+    names = [p.relative_to(built_book).as_posix() for p in files]
+    assert not [n for n in names if n.endswith(".map")], "source maps shipped"
+    assert not [n for n in names if n.endswith(".js") and "mathjax" in n.lower()]
+    assert "_static/scripts/fontawesome.js" not in names
+    assert not [n for n in names if n.startswith("_static/locales/")]
+    for name in names:
+        if name.endswith((".js", ".css")):
+            assert "sourceMappingURL" not in (built_book / name).read_text(errors="ignore"), name
+
+
+def test_citation_file_describes_this_version():
+    """CITATION.cff (Citation File Format 1.2.0; GitHub reads it) matches pyproject and seqlib."""
+    import tomllib
+
+    import seqlib
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert cff["cff-version"] == "1.2.0"
+    for key in ("message", "title", "authors", "version", "license", "repository-code"):
+        assert cff.get(key), f"CITATION.cff lacks {key}"
+    assert all(a.get("name") or a.get("family-names") for a in cff["authors"])
+    assert str(cff["version"]) == version == seqlib.__version__
+    assert cff["license"] == "MIT" and "MIT License" in (ROOT / "LICENSE").read_text()
+
+
+def test_run_times_cover_every_chapter():
+    """book/runtimes.json, written by the test run (tests/nbval_runtimes.py), has every chapter."""
+    data = json.loads((ROOT / "book" / "runtimes.json").read_text())["notebooks"]
+    for f in toc_files():
+        if f.startswith("notebooks/"):
+            entry = data.get(f"{f}.ipynb")
+            assert entry, f"{f} has no measured run time"
+            assert entry["seconds"] > 0 and entry["cells"] > 0
+            assert {"date", "python", "torch", "numpy", "seqlib", "cpu"} <= set(entry)
 
 
 def test_chapter_one_shows_its_figures(built_book):
