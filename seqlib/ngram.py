@@ -5,31 +5,31 @@ up how often each continuation followed that context in the training text.
 Raw counts give zero probability to anything unseen, so they are smoothed.
 Interpolated Kneser-Ney (Kneser and Ney 1995; in the form of Chen and Goodman
 1999) is the smoothing a specialist would reach for. With ``u`` a context of
-``k - 1`` ids, ``u'`` the same context without its oldest id, and ``c_k`` the
+``k - 1`` ids, ``u'`` the same context without its oldest id, and ``C_k`` the
 counts used at order ``k``::
 
-    P_k(w | u) = max(c_k(u w) - D_k(c_k(u w)), 0) / c_k(u .)
-                 + gamma_k(u) * P_{k-1}(w | u')                     (eq-kn-interp)
-    gamma_k(u) = sum_w D_k(c_k(u w)) / c_k(u .)
-    P_0(w)     = 1 / V
+    P_k(w | u) = max(C_k(u w) - d_k(C_k(u w)), 0) / C_k(u .)
+                 + lambda_k(u) * P_{k-1}(w | u')                    (eq-kn-interp)
+    lambda_k(u) = sum_w d_k(C_k(u w)) / C_k(u .)
+    P_0(w)      = 1 / V
 
-``c_k(u .)`` is the total of ``c_k(u w)`` over ``w``; a context never seen at
+``C_k(u .)`` is the total of ``C_k(u w)`` over ``w``; a context never seen at
 order ``k`` falls through to ``P_{k-1}`` unchanged. The highest order uses
-raw counts; every lower order ``k < n`` uses *continuation counts*: ``c_k(g)``
+raw counts; every lower order ``k < n`` uses *continuation counts*: ``C_k(g)``
 is the number of distinct ids seen just before the k-gram ``g``. A character
 that follows many different contexts is a likely guess in a new context; one
 that appears often but only after one context (the ``u`` of ``qu``) is not.
 
-The discount ``D_k(c)`` depends on the count ``c`` (zero when ``c = 0``):
+The discount ``d_k(c)`` depends on the count ``c`` (zero when ``c = 0``):
 
-* ``"modified"`` (Chen and Goodman): three values ``D1, D2, D3+`` for counts
+* ``"modified"`` (Chen and Goodman): three values ``d1, d2, d3+`` for counts
   1, 2 and 3 or more, estimated from the numbers ``n_r`` of k-grams with count
-  exactly ``r``: ``Y = n1 / (n1 + 2 n2)``, ``D1 = 1 - 2 Y n2 / n1``,
-  ``D2 = 2 - 3 Y n3 / n2``, ``D3+ = 3 - 4 Y n4 / n3``;
-* ``"plain"``: one value ``D = Y`` for every positive count;
+  exactly ``r``: ``Y = n1 / (n1 + 2 n2)``, ``d1 = 1 - 2 Y n2 / n1``,
+  ``d2 = 2 - 3 Y n3 / n2``, ``d3+ = 3 - 4 Y n4 / n3``;
+* ``"plain"``: one value ``d = Y`` for every positive count;
 * a number in ``(0, 1]``: that one value at every order (for hand checks).
 
-Because ``sum_w (c - D) / c(u .) = 1 - gamma_k(u)``, every ``P_k(. | u)`` sums
+Because ``sum_w (C - d) / C(u .) = 1 - lambda_k(u)``, every ``P_k(. | u)`` sums
 to 1 over the ``V`` ids exactly (up to round-off), seen context or not.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ __all__ = ["KneserNey"]
 
 
 def _count_discounts(counts: dict, kind) -> tuple[float, float, float]:
-    """Discounts (D1, D2, D3+) for one order from its count-of-counts."""
+    """Discounts (d1, d2, d3+) for one order from its count-of-counts."""
     if not isinstance(kind, str):
         return (float(kind),) * 3
     n = Counter(min(c, 5) for c in counts.values())
@@ -55,11 +55,11 @@ def _count_discounts(counts: dict, kind) -> tuple[float, float, float]:
     Y = n1 / (n1 + 2 * n2) if n1 > 0 and n2 > 0 else 0.5
     if kind == "plain":
         return (Y,) * 3
-    D1 = 1 - 2 * Y * n2 / n1 if n1 > 0 else Y
-    D2 = 2 - 3 * Y * n3 / n2 if n2 > 0 else 2 * Y
-    D3 = 3 - 4 * Y * n4 / n3 if n3 > 0 else 3 * Y
-    # D_r must stay in [0, r] so that no smoothed count turns negative.
-    return (min(max(D1, 0.0), 1.0), min(max(D2, 0.0), 2.0), min(max(D3, 0.0), 3.0))
+    d1 = 1 - 2 * Y * n2 / n1 if n1 > 0 else Y
+    d2 = 2 - 3 * Y * n3 / n2 if n2 > 0 else 2 * Y
+    d3 = 3 - 4 * Y * n4 / n3 if n3 > 0 else 3 * Y
+    # d_r must stay in [0, r] so that no smoothed count turns negative.
+    return (min(max(d1, 0.0), 1.0), min(max(d2, 0.0), 2.0), min(max(d3, 0.0), 3.0))
 
 
 class KneserNey:
@@ -76,7 +76,7 @@ class KneserNey:
     Call ``fit(ids)`` before ``prob`` or ``nll``.
 
     Attributes (after ``fit``):
-        discounts: dict from order ``k`` to its ``(D1, D2, D3+)``.
+        discounts: dict from order ``k`` to its ``(d1, d2, d3+)``.
         num_ngrams: the number of distinct k-grams stored, ``k = 1 .. n``
             (one count each); the model's size.
 
@@ -125,14 +125,14 @@ class KneserNey:
             counts[k] = dict(Counter(g[1:] for g in grams))
         self.counts = counts
         self.discounts = {k: _count_discounts(counts[k], self.discount) for k in range(1, n + 1)}
-        # per context: its total count and its summed discounts (gamma's numerator)
+        # per context: its total count and its summed discounts (lambda's numerator)
         self._context = [{} for _ in range(n + 1)]
         for k in range(1, n + 1):
-            D = self.discounts[k]
+            d = self.discounts[k]
             total, discounted = defaultdict(int), defaultdict(float)
             for g, c in counts[k].items():
                 total[g[:-1]] += c
-                discounted[g[:-1]] += D[min(c, 3) - 1]
+                discounted[g[:-1]] += d[min(c, 3) - 1]
             self._context[k] = {u: (total[u], discounted[u]) for u in total}
         self.num_ngrams = sum(len(counts[k]) for k in range(1, n + 1))
         return self
