@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_choice, check_ids, check_positive, check_seed, check_tensor
+from .train import fit
 
 __all__ = ["CELLS", "CharLM", "detach_state", "make_streams", "train_charlm",
            "evaluate", "perplexity", "sample"]
@@ -278,28 +279,30 @@ def train_charlm(model: CharLM, ids, *, steps: int, batch_size: int = 32, seq_le
     if val_ids is not None:
         check_ids(make_streams(val_ids, 1), "val_ids", model.V)
     rng = np.random.default_rng(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history = {"train_loss": [], "grad_norm": [], "val_step": [], "val_loss": []}
+    state = None
+
+    def windows():
+        """The next seq_len characters of every stream, pass after pass."""
+        nonlocal state
+        pos = int(rng.integers(seq_len))
+        while True:
+            if pos + seq_len + 1 > n:  # a new pass over the text, from a zero state
+                pos, state = int(rng.integers(seq_len)), None
+            yield streams[:, pos:pos + seq_len], streams[:, pos + 1:pos + seq_len + 1]
+            pos += seq_len
+
+    def loss_fn(batch):
+        nonlocal state   # truncated BPTT: carry the state, cut its history
+        loss, state = _loss(model, *batch, detach_state(state))
+        return loss
+
     model.train()
-    pos, state = int(rng.integers(seq_len)), None
-    for step in range(1, steps + 1):
-        if pos + seq_len + 1 > n:  # a new pass over the text
-            pos, state = int(rng.integers(seq_len)), None
-        x = streams[:, pos:pos + seq_len]
-        y = streams[:, pos + 1:pos + seq_len + 1]
-        pos += seq_len
-        loss, state = _loss(model, x, y, detach_state(state))
-        opt.zero_grad()
-        loss.backward()
-        # clip_grad_norm_ returns the norm before clipping; with no clip, an
-        # infinite bound measures it without changing the gradient
-        norm = nn.utils.clip_grad_norm_(model.parameters(), math.inf if clip is None else clip)
-        opt.step()
-        history["train_loss"].append(loss.item())
-        history["grad_norm"].append(float(norm))
-        if val_ids is not None and (step % eval_every == 0 or step == steps):
-            history["val_step"].append(step)
-            history["val_loss"].append(evaluate(model, val_ids))
+    run = fit(model, windows(), loss_fn, steps=steps,
+              optimizer=torch.optim.Adam(model.parameters(), lr=lr), clip=clip,
+              evaluate=None if val_ids is None else (lambda: evaluate(model, val_ids)),
+              eval_every=eval_every)
+    history = {"train_loss": run.train_loss, "grad_norm": run.grad_norm,
+               "val_step": run.eval_step, "val_loss": run.eval_value}
     return history
 
 
