@@ -7,8 +7,9 @@
 * Each highlighted line is wrapped in ``<span class="cl">`` carrying its
   indentation (``--i``), so the print stylesheet can wrap a long line with a
   hanging indent instead of losing the Python indentation.
-* A figure's image gets its caption as alt text (the default is the file
-  name, a hash that a screen reader would read out) and loads lazily.
+* A figure's image gets its caption as alt text, formulas in plain words
+  (the default is the file name, a hash that a screen reader would read
+  out), and loads lazily.
 """
 from __future__ import annotations
 
@@ -86,12 +87,38 @@ def _cite_equation_numbers(app, doctree, docname):
             block.rawsource = new
 
 
+GREEK = {name: chr(code) for name, code in [
+    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
+    ("eta", 0x3B7), ("theta", 0x3B8), ("lambda", 0x3BB), ("mu", 0x3BC), ("pi", 0x3C0),
+    ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("omega", 0x3C9),
+    ("Delta", 0x394), ("Sigma", 0x3A3), ("odot", 0x2299), ("cdot", 0x22C5), ("times", 0xD7),
+    ("approx", 0x2248), ("le", 0x2264), ("ge", 0x2265), ("leq", 0x2264), ("geq", 0x2265),
+    ("ne", 0x2260), ("to", 0x2192), ("infty", 0x221E), ("partial", 0x2202), ("sum", 0x2211),
+    ("prod", 0x220F), ("top", 0x22A4), ("ell", 0x2113), ("sqrt", 0x221A), ("lVert", 0x2016),
+    ("rVert", 0x2016), ("lvert", 0x7C), ("rvert", 0x7C), ("mid", 0x7C), ("in", 0x2208),
+    ("ldots", 0x2026), ("dots", 0x2026), ("cdots", 0x22EF), ("nabla", 0x2207), ("xi", 0x3BE)]}
+GREEK.update({"left": "", "right": "", "big": "", "Big": "", "quad": " ", "qquad": " "})
+
+
+def tex_to_text(tex: str) -> str:
+    """A formula as plain words for alt text: \mathbf{h}_{t-1} -> h_(t-1), \sigma -> σ."""
+    text = re.sub(r"\\(?:mathbf|boldsymbol|mathrm|mathit|mathcal|text|operatorname|hat|tilde|bar)\s*",
+                  "", tex)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: GREEK.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"([_^])\{([^{}]{2,})\}", r"\1(\2)", text)
+    text = re.sub(r"\\[,;:! ]", " ", text).replace("{", "").replace("}", "").replace("\\", "")
+    return " ".join(text.split())
+
+
 def _figure_alt_text(app, doctree, docname):
     for figure in doctree.findall(nodes.figure):
         captions = list(figure.findall(nodes.caption))
         for image in figure.findall(nodes.image):
             if captions and not image.get("alt"):
-                image["alt"] = " ".join(captions[0].astext().split())
+                parts = [tex_to_text(n.astext()) if isinstance(n, nodes.math) else n.astext()
+                         for n in captions[0].findall(lambda n: isinstance(n, (nodes.math, nodes.Text))
+                                                      and not isinstance(n.parent, nodes.math))]
+                image["alt"] = " ".join("".join(parts).split())
             image["loading"] = "lazy"
 
 
