@@ -55,13 +55,60 @@ def labelled_scatter(ax, points, labels, groups=None, title=None):
         idx = [i for i in range(n) if groups[i] == g]
         ax.scatter(points[idx, 0], points[idx, 1], color=PALETTE[k % len(PALETTE)],
                    label=g or None, s=28)
-    for (x, y), text in zip(points, labels):
-        ax.annotate(text, (x, y), xytext=(3, 3), textcoords="offset points", fontsize=8)
-    if any(groups):
-        ax.legend(loc="best", fontsize=8)
     if title:
         ax.set_title(title)
+    _place_labels(ax, points, labels)
+    if any(groups):
+        ax.legend(loc="best", fontsize=8)
     return ax
+
+
+#: Where a label may sit around its point: offset in points and alignment.
+_LABEL_SPOTS = [(4, 2, "left", "bottom"), (4, -2, "left", "top"), (-4, 2, "right", "bottom"),
+                (-4, -2, "right", "top"), (0, 5, "center", "bottom"), (0, -5, "center", "top"),
+                (5, 0, "left", "center"), (-5, 0, "right", "center"), (4, 10, "left", "bottom"),
+                (4, -10, "left", "top"), (-4, 10, "right", "bottom"), (-4, -10, "right", "top")]
+
+
+def _place_labels(ax, points, labels, pad: float = 2.0) -> None:
+    """Write each non-empty label at the first spot where it overlaps no earlier
+    label and no other point (the spot with the least overlap if none is free).
+
+    Overlaps are measured in display pixels with the axes' current limits, so
+    a layout engine that later resizes the axes shifts labels only slightly.
+    """
+    from matplotlib.transforms import Bbox
+    ax.autoscale_view()
+    renderer = ax.figure.canvas.get_renderer()
+    xy = ax.transData.transform(points)
+    r = 4.0  # half-size, in pixels, of the box kept free around each marker
+    markers = [Bbox([[x - r, y - r], [x + r, y + r]]) for x, y in xy]
+    placed = []
+
+    def overlap(a, b):
+        w = min(a.x1, b.x1) - max(a.x0, b.x0)
+        h = min(a.y1, b.y1) - max(a.y0, b.y0)
+        return max(w, 0.0) * max(h, 0.0)
+
+    for i, text in enumerate(labels):
+        if not text:
+            continue
+        best = None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            ann = ax.annotate(text, points[i], xytext=(dx, dy), textcoords="offset points",
+                              ha=ha, va=va, fontsize=8)
+            box = ann.get_window_extent(renderer).expanded(1.0, 1.0).padded(pad)
+            cost = sum(overlap(box, b) for b in placed)
+            cost += sum(overlap(box, m) for j, m in enumerate(markers) if j != i)
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, ann, box)
+            else:
+                ann.remove()
+            if cost == 0:
+                break
+        placed.append(best[2])
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +202,8 @@ def draw_io_patterns(examples=None):
     many-to-one (e.g. classifying a sentence), many-to-many aligned (e.g.
     tagging every step, next-character prediction) and many-to-many
     encoder-decoder (e.g. translation: read everything, then write).
-    Inputs are red (bottom), states green (middle), outputs blue (top).
+    Inputs are red (bottom), states green (middle), outputs blue (top); a
+    legend under the diagrams says so.
 
     Args:
         examples: optional five strings, one example task per pattern,
@@ -177,7 +225,7 @@ def draw_io_patterns(examples=None):
         ("many-to-many\n(encoder-decoder)", 6, {0, 1, 2}, {3, 4, 5}),
     ]
     widths = [max(n, 2.2) for _, n, _, _ in patterns]
-    fig, axes = plt.subplots(1, 5, figsize=(10, 2.5), gridspec_kw={"width_ratios": widths})
+    fig, axes = plt.subplots(1, 5, figsize=(10, 2.6), gridspec_kw={"width_ratios": widths})
     for k, (ax, (title, n, ins, outs)) in enumerate(zip(axes, patterns)):
         pad = (widths[k] - n) / 2
         ax.set_xlim(-0.6 - pad, n - 0.4 + pad)
@@ -198,5 +246,10 @@ def draw_io_patterns(examples=None):
         if examples is not None:
             ax.text((n - 1) / 2, -0.65, examples[k], ha="center", va="center", fontsize=8,
                     style="italic")
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+    key = [Line2D([], [], ls="", marker=m, ms=10, mfc="white", mec=c, mew=1.8, label=t)
+           for m, c, t in (("s", _IN, r"input $\mathbf{x}_t$"), ("o", _HID, r"hidden state $\mathbf{h}_t$"),
+                           ("s", _OUT, r"output $\mathbf{y}_t$"))]
+    fig.legend(handles=key, loc="lower center", ncol=3, fontsize=9)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig, axes

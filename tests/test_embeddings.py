@@ -275,3 +275,24 @@ IDS_OK = torch.tensor([0, 4, 2])
 def test_bad_input_raises_one_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- the chapter's labelled scatter plot ----------------------------------------------
+
+def test_labelled_scatter_keeps_labels_apart():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlib import plots
+    points = np.random.default_rng(0).normal(size=(25, 2))     # as crowded as chapter 1's plot
+    labels = [f"word{i}" for i in range(25)]
+    fig, ax = plt.subplots(figsize=(5, 4.6))
+    plots.labelled_scatter(ax, points, labels, [f"g{i % 4}" for i in range(25)])
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    assert [t.get_text() for t in ax.texts] == labels
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    with pytest.raises(ValueError, match="25 entries"):
+        plots.labelled_scatter(ax, points, labels[:3])
+    plt.close(fig)
