@@ -223,6 +223,8 @@ def _subset_cjk_font(app, outdir: Path):
 def _finish(app, exception):
     if exception is not None or app.builder.format != "html":
         return
+    import logging as std_logging
+    std_logging.getLogger("fontTools").setLevel(std_logging.WARNING)   # no per-table notes
     outdir = Path(app.outdir)
     static = outdir / "_static"
     _drop_unloaded_files(static)
