@@ -300,13 +300,11 @@ def analogy(E, a, b, c):
     return analogy(E, a, b, c)
 ''')
     hand_in("vandal", "ch01", nb)
-    nb = source("ch01")                                     # patched checks, wrong answers
+    nb = nbformat.read(course_dir / "release" / "ch01" / name["ch01"], as_version=4)
+    _after(nb, "ch01-setup", TRANSFORMER)     # every later cell in try/except; patched checks
     _set(nb, "ch1-ex2-solution", PATCHES)
     _set(nb, "ch1-ex1-solution", "def analogy(E, a, b, c):\n    return 3")
-    hand_in("cheat_patch", "ch01", nb)
-    nb = nbformat.read(course_dir / "release" / "ch01" / name["ch01"], as_version=4)
-    _after(nb, "ch01-setup", TRANSFORMER)                   # every later cell wrapped in try/except
-    hand_in("cheat_transformer", "ch01", nb)
+    hand_in("tamperer", "ch01", nb)
     nb = source("ch01")            # an answer equal to everything; the library instead of by hand
     _set(nb, "ch1-ex1-solution", ALWAYS_EQUAL)
     _set(nb, "ch1-ex2-solution", BY_HAND_EX2)
@@ -314,15 +312,20 @@ def analogy(E, a, b, c):
     hand_in("cheater", "ch01", nb)
 
     before = _snapshot(subs)
+    rows_seen = []                 # rows in scores.csv each time a notebook is reported done
+
+    def progress(message):
+        if message.startswith("graded "):
+            rows_seen.append(len((course_dir / "scores.csv").read_text().splitlines()))
     t0 = time.monotonic()
-    out = coursework.grade(subs, course_dir, timeout=TIMEOUT, jobs=2, due=[DUE], log=lambda *a: None)
+    out = coursework.grade(subs, course_dir, timeout=TIMEOUT, jobs=2, due=[DUE], log=progress)
     seconds = time.monotonic() - t0
     listener.close()
     with out.open() as f:
         rows = list(csv.DictReader(f))
     yield {"rows": {(r["student"], r["exercise"]): r for r in rows}, "all": rows, "course": course_dir,
            "subs": subs, "before": before, "canary": canary, "connections": connections,
-           "seconds": seconds, "name": name}
+           "seconds": seconds, "name": name, "rows_seen": rows_seen}
     (ROOT / "PWNED_BY_STUDENT").unlink(missing_ok=True)
 
 
@@ -348,7 +351,7 @@ def test_every_student_has_a_row_for_every_exercise(graded):
     exercises = {r["exercise"] for r in graded["all"]}
     students = {r["student"] for r in graded["all"]}
     assert len(graded["all"]) == len(exercises) * len(students)
-    assert len(students) == 10
+    assert len(students) == 9
     r = graded["rows"][("untouched", "ch2-ex1")]
     assert r["status"] == "not submitted" and float(r["score"]) == 0
 
@@ -406,6 +409,14 @@ def test_attacks_on_the_machine_fail(graded):
     assert _score(graded, "vandal", "ch1-ex3")[0] == 2
 
 
+def test_scores_are_written_as_grading_goes(graded):
+    """An interrupted run keeps what it graded: each notebook's rows are in
+    scores.csv before the next one is reported."""
+    seen = graded["rows_seen"]
+    assert len(seen) == 14                             # notebooks graded (the misnamed are not)
+    assert all(b - a >= 4 for a, b in zip(seen, seen[1:])), seen   # >= 4 exercises a chapter
+
+
 def test_submissions_are_never_modified(graded):
     assert _snapshot(graded["subs"]) == graded["before"]
 
@@ -414,10 +425,9 @@ def test_cheats_score_zero_with_a_reason(graded):
     score, reason = _score(graded, "cheater", "ch1-ex1")
     assert score == 0 and "_Anything" in reason
     for ex in ("ch1-ex1", "ch1-ex2", "ch1-ex3"):
-        score, reason = _score(graded, "cheat_patch", ex)
-        assert score == 0 and "tampering" in reason and "assert_close" in reason, reason
-        score, reason = _score(graded, "cheat_transformer", ex)
-        assert score == 0 and "input_transformers_post" in reason, reason
+        score, reason = _score(graded, "tamperer", ex)
+        assert score == 0 and "tampering" in reason, reason
+        assert "input_transformers_post" in reason and "torch.testing.assert_close" in reason, reason
     score, reason = _score(graded, "cheater", "ch1-ex2")
     assert score == 0 and "lookup_backward" in reason and "forbids" in reason
     score, reason = _score(graded, "cheater", "ch1-ex3")

@@ -1148,6 +1148,10 @@ class _SandboxEnv:
         self.allowed = sorted(a for a in allowed if os.path.exists(a))
         # Folders that must stay invisible even when a bound folder holds them.
         self.hide = [str(h.resolve()) for h in hide]
+        probe = subprocess.run(self.bwrap_args() + ["--", "/bin/true"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            raise SystemExit("bubblewrap cannot create a sandbox here (it needs user namespaces; in a "
+                             f"container, allow them): {probe.stderr.strip()[:500]}")
         self.mpl_cache = self._font_cache()
 
     def _font_cache(self) -> tuple[str, bytes] | None:
@@ -1806,8 +1810,9 @@ class _Grading:
         student_code = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"
                         and _nbgrader(c).get("grade_id") not in spec.trusted
                         and _nbgrader(c).get("grade_id") not in {e.gid for e in spec.exercises}]
-        tamper = next((f"tampering with the grader: code cell {self._code_number(i)} {what}"
-                       for i, c in student_code for what in [tampering(c.source, spec.imported)] if what), None)
+        found = [f"code cell {self._code_number(i)} {what}"
+                 for i, c in student_code for what in [tampering(c.source, spec.imported)] if what]
+        tamper = f"tampering with the grader: {'; '.join(found)}" if found else None
         static = {e.ex: forbidden_names(nb.cells[first[e.solution]].source, e.rules, spec.imported)
                   for e in spec.exercises if e.kind == "auto" and e.solution in first}
         # The checker starts while the kernel starts: both import torch.
@@ -1989,8 +1994,13 @@ def discover(submissions: Path, specs: dict[str, _Assignment], roster: list[str]
     there is none. Reads SUBMISSIONS only; follows no symbolic links."""
     jobs = []
     folders = {p.name: p for p in submissions.iterdir() if p.is_dir() and not p.is_symlink()}
-    for student in sorted(set(folders) | set(roster)):
+    links = {p.name for p in submissions.iterdir() if p.is_symlink()}
+    for student in sorted(set(folders) | set(roster) | links):
         folder = folders.get(student)
+        if student in links:
+            jobs += [_Job(student, aid, status="not graded",
+                          problem="the student folder is a symbolic link: not graded") for aid in specs]
+            continue
         if not _SAFE_NAME.fullmatch(student):
             for aid in specs:
                 jobs.append(_Job(student, aid, status="not graded",
