@@ -253,3 +253,96 @@ def draw_io_patterns(examples=None):
     fig.legend(handles=key, loc="lower center", ncol=3, fontsize=9)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig, axes
+
+
+# ---------------------------------------------------------------------------
+# The LSTM cell (chapter 5)
+# ---------------------------------------------------------------------------
+def draw_lstm_cell(ax, title: str | None = None):
+    """Draw the data flow of one LSTM step (eq-lstm-forget to eq-lstm-hidden).
+
+    Three inputs enter on the left and at the bottom (``c_{t-1}``, ``h_{t-1}``,
+    ``x_t``); two outputs leave on the right (``c_t``, ``h_t``). The inputs
+    ``h_{t-1}`` and ``x_t`` feed the four parts, each a box with its
+    squashing function and weights: the forget gate ``f_t``, the input gate
+    ``i_t``, the candidate ``g_t`` and the output gate ``o_t``. The cell path
+    along the top, ``c_{t-1} -> (times f_t) -> (plus i_t * g_t) -> c_t``, is
+    drawn thick in orange: it is the additive path of eq-lstm-cell, whose
+    one-step Jacobian is ``diag(f_t)`` (eq-lstm-cell-path). Every arrow is
+    labelled with the quantity it carries.
+
+    Args:
+        ax: a matplotlib Axes (its axis lines are turned off).
+        title: optional axes title.
+
+    Raises:
+        ValueError: if ``ax`` is not a matplotlib Axes.
+    """
+    from matplotlib.axes import Axes
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
+    cell = PALETTE[3]                 # the additive cell path
+    y_c, y_gate, y_bus = 4.0, 1.9, 0.75  # rows: cell path, the four parts, the input bus
+    ax.set_xlim(-0.5, 11.45)
+    ax.set_ylim(-0.75, 4.75)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    # the cell path: c_{t-1} -> (x f_t) -> (+ i_t g_t) -> c_t
+    x_mul, x_add, x_tap, x_out = 2.0, 4.85, 9.35, 10.95
+    _node(ax, 0, y_c, r"$\mathbf{c}_{t-1}$", cell, round_=True, size=0.62)
+    _node(ax, x_mul, y_c, r"$\odot$", cell, round_=True)
+    _node(ax, x_add, y_c, r"$+$", cell, round_=True)
+    _node(ax, x_out, y_c, r"$\mathbf{c}_t$", cell, round_=True, size=0.62)
+    _arrow(ax, (0, y_c), (x_mul, y_c), color=cell, lw=3, shrink=16,
+           text=r"$\mathbf{c}_{t-1}$", offset=(0, 0.25))
+    _arrow(ax, (x_mul, y_c), (x_add, y_c), color=cell, lw=3, shrink=12,
+           text=r"$\mathbf{f}_t \odot \mathbf{c}_{t-1}$", offset=(0, 0.25))
+    _arrow(ax, (x_add, y_c), (x_out, y_c), color=cell, lw=3, shrink=16,
+           text=r"$\mathbf{c}_t$", offset=(0.4, 0.25))
+    ax.text((x_mul + x_add) / 2, y_c + 0.62, r"additive cell path: $\partial\mathbf{c}_t/\partial\mathbf{c}_{t-1}"
+            r" = \operatorname{diag}(\mathbf{f}_t)$", ha="center", va="center", fontsize=8, color=cell)
+    # the four parts, each reading h_{t-1} and x_t
+    x_i, x_g, x_o = 3.9, 5.8, 7.7
+    parts = [  # (x, symbol of the output, squashing function, name, colour)
+        (x_mul, "f", r"$\sigma$", "forget gate", PALETTE[2]),
+        (x_i, "i", r"$\sigma$", "input gate", PALETTE[0]),
+        (x_g, "g", r"$\tanh$", "candidate", PALETTE[4]),
+        (x_o, "o", r"$\sigma$", "output gate", PALETTE[5]),
+    ]
+    for x, k, squash, name, color in parts:
+        _node(ax, x, y_gate, squash, color, size=0.5)
+        ax.text(x + 0.35, y_gate - 0.3, name, ha="left", va="center", fontsize=7.5, color=color)
+        ax.text(x + 0.35, y_gate - 0.62, rf"$\mathbf{{W}}_{{x{k}}}, \mathbf{{W}}_{{h{k}}}, \mathbf{{b}}_{k}$",
+                ha="left", va="center", fontsize=7, color="0.35")
+        ax.annotate("", xy=(x, y_gate), xytext=(x, y_bus), zorder=2,  # from the bus itself
+                    arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.3, shrinkA=0, shrinkB=15))
+    # input part: i_t and g_t multiply, the product is added to the cell
+    y_ig = 3.0
+    _node(ax, x_add, y_ig, r"$\odot$", "0.3", round_=True)
+    _arrow(ax, (x_i, y_gate), (x_add, y_ig), shrink=15, text=r"$\mathbf{i}_t$", offset=(-0.25, 0.05))
+    _arrow(ax, (x_g, y_gate), (x_add, y_ig), shrink=15, text=r"$\mathbf{g}_t$", offset=(0.25, 0.05))
+    _arrow(ax, (x_add, y_ig), (x_add, y_c), shrink=12, text=r"$\mathbf{i}_t \odot \mathbf{g}_t$",
+           offset=(0.5, 0))
+    # forget part: f_t multiplies the old cell
+    _arrow(ax, (x_mul, y_gate), (x_mul, y_c), shrink=15, text=r"$\mathbf{f}_t$", offset=(-0.22, 0))
+    # output part: h_t = o_t * tanh(c_t)
+    y_tanh = 3.0
+    _node(ax, x_tap, y_tanh, r"$\tanh$", "0.3", round_=True, size=0.5)
+    _node(ax, x_tap, y_gate, r"$\odot$", "0.3", round_=True)
+    ax.plot([x_tap], [y_c], "o", color=cell, ms=5, zorder=3)
+    _arrow(ax, (x_tap, y_c), (x_tap, y_tanh), shrink=12, text=r"$\mathbf{c}_t$", offset=(-0.22, 0))
+    _arrow(ax, (x_tap, y_tanh), (x_tap, y_gate), shrink=12, text=r"$\tanh(\mathbf{c}_t)$",
+           offset=(0.5, 0))
+    _arrow(ax, (x_o, y_gate), (x_tap, y_gate), shrink=13, text=r"$\mathbf{o}_t$", offset=(0, 0.22))
+    _node(ax, x_out, y_gate, r"$\mathbf{h}_t$", _HID, round_=True, size=0.62)
+    _arrow(ax, (x_tap, y_gate), (x_out, y_gate), shrink=14, text=r"$\mathbf{h}_t$", offset=(0, 0.22))
+    # inputs: h_{t-1} from the left, x_t from below, joined on one bus
+    _node(ax, 0, y_bus, r"$\mathbf{h}_{t-1}$", _HID, round_=True, size=0.62)
+    _node(ax, 1.0, -0.35, r"$\mathbf{x}_t$", _IN, size=0.5)
+    ax.plot([0.38, x_o], [y_bus, y_bus], color="0.3", lw=1.3, zorder=1)
+    ax.plot([1.0, 1.0], [-0.1, y_bus], color="0.3", lw=1.3, zorder=1)
+    ax.text(0.72, y_bus + 0.2, r"$\mathbf{h}_{t-1}$", ha="center", va="center", fontsize=8, color="0.3")
+    ax.text(1.25, 0.2, r"$\mathbf{x}_t$", ha="center", va="center", fontsize=8, color="0.3")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

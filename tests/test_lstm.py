@@ -181,3 +181,21 @@ def test_default_initialisation_is_torchs_range():
     bound = 1 / np.sqrt(16)
     for p in layer.params():
         assert p.dtype == F64 and p.abs().max() <= bound
+
+
+def test_cell_diagram_draws_every_part_and_rejects_a_non_axes():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlib import plots
+    fig, ax = plt.subplots()
+    plots.draw_lstm_cell(ax, title="t")
+    # c_{t-1}, times f, plus, c_t; four parts; i*g, tanh, o*tanh; h_t, h_{t-1}, x_t
+    assert len(ax.patches) == 14
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for symbol in ("f}_t", "i}_t", "g}_t", "o}_t", "c}_{t-1}", "h}_{t-1}", "x}_t", "diag"):
+        assert symbol in texts, symbol
+    plt.close(fig)
+    with pytest.raises(ValueError, match="ax must be a matplotlib Axes"):
+        plots.draw_lstm_cell("not an axes")
