@@ -5,7 +5,8 @@ The chapters cite as "Hochreiter and Schmidhuber (1997)" / "(Gers et al., 2000)"
 read [HS97], [CvMerrienboerG+14]. This pybtex style labels each entry the way
 the text cites it, "Hochreiter and Schmidhuber, 1997", "Gers et al., 2000"
 (one or two surnames, else the first and "et al."), with "a", "b" appended
-when two works would get the same label, and sorts the list by author and year.
+when two works would get the same label, and sorts the list as the labels
+read (first author, then year).
 Selected in _config.yml with ``bibtex_default_style: authoryear``.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import Counter
 from pybtex.plugin import register_plugin
 from pybtex.style.formatting.unsrt import Style as UnsrtStyle
 from pybtex.style.labels import BaseLabelStyle
+from pybtex.style.sorting.author_year_title import SortingStyle as AuthorYearTitleSorting
 
 
 def _surname(person) -> str:
@@ -49,12 +51,23 @@ class AuthorYearLabelStyle(BaseLabelStyle):
                 yield label
 
 
+class LabelOrderSorting(AuthorYearTitleSorting):
+    """Sort as the labels read: first author, then one / two / "et al.", then year."""
+
+    def sorting_key(self, entry):
+        people = entry.persons.get("author") or entry.persons.get("editor") or []
+        first = self.person_key(people[0]) if people else ""
+        group = self.persons_key(people[:2]) if len(people) == 2 else str(min(len(people), 3))
+        return (first, group, entry.fields.get("year", ""), entry.fields.get("title", ""))
+
+
 class AuthorYearStyle(UnsrtStyle):
     default_label_style = "authoryear"
-    default_sorting_style = "author_year_title"
+    default_sorting_style = "authoryear"
 
 
 def setup(app):
     register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabelStyle)
+    register_plugin("pybtex.style.sorting", "authoryear", LabelOrderSorting)
     register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
