@@ -139,6 +139,8 @@ def test_student_versions_read_well_in_jupyter(course):
         assert len(answers) == len(written)
         checks = [_gid(c) for c in nb.cells if _gid(c).endswith("-check")]
         assert len(checks) == len(heads) - len(written)
+        if path.parent.name == "ch01":       # what a by-hand exercise must not call is stated
+            assert "*Not allowed in your answer (the grader checks):* `seqlib.embeddings.lookup_backward`" in md
     assert titles["ch06"] == "# Exercises: GRU"
     assert titles["ch01"] == "# Exercises: Word embeddings"
 
@@ -468,6 +470,13 @@ def test_lateness_reports_and_gradebook(graded):
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         sub = gb.find_submission("ch01", "reference")
         assert sub.score == 6 and sub.needs_manual_grade
+        # a written answer graded in the formgrader reaches the reports
+        gb.find_grade("ch1-ex4-answer", "01_embeddings_exercises", "ch01", "reference").manual_score = 1.5
+        gb.db.commit()
+    coursework.write_reports(course_dir)
+    with (course_dir / "scores.csv").open() as f:
+        row = next(r for r in csv.DictReader(f) if (r["student"], r["exercise"]) == ("reference", "ch1-ex4"))
+    assert row["score"] == "1.5" and row["status"] == "graded by hand"
 
 
 def test_grading_refuses_to_write_into_the_submissions(course):

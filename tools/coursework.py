@@ -339,6 +339,9 @@ def exercise_notebook(chapter: Path):
         section = section[1:]
     points = {_nbgrader(c)["grade_id"].removesuffix("-check"): _nbgrader(c).get("points", 0)
               for c in section if _nbgrader(c).get("grade")}
+    forbids = {_nbgrader(c)["grade_id"].removesuffix("-solution"):
+               forbid_rules(_nbgrader(c)["grade_id"].removesuffix("-solution"), c.metadata.get("coursework"))
+               for c in section if c.cell_type == "code" and _nbgrader(c).get("solution")}
     cells, written = [], []
     for cell in section:
         if cell.cell_type != "markdown":
@@ -358,6 +361,9 @@ def exercise_notebook(chapter: Path):
                 label = f"({kind}, {p:g} point{'s' if p != 1 else ''})"
                 text = _EXERCISE_HEAD.sub(
                     lambda m: f"{m.group('lead')}Exercise {m.group('k')} {label}", text, count=1)
+                if forbids.get(ex):
+                    text += ("\n\n*Not allowed in your answer (the grader checks):* "
+                             + ", ".join(_forbid_text(label_) for label_, _, _ in forbids[ex]) + ".")
             attachments: dict = {}
             md = nbformat.v4.new_markdown_cell(myst_to_markdown(text, ctx, attachments))
             if attachments:
@@ -494,7 +500,7 @@ FORBID: dict[str, list[str]] = {
     "ch1-ex3": ["seqlib.embeddings.SkipGram"],
     "ch2-ex1": ["torch.nn modules"],
     "ch3-ex1": ["autograd"],
-    "ch4-ex1": ["torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad.clip_grad_norm_"],
+    "ch4-ex1": ["torch.nn.utils.clip_grad_norm_"],
     "ch4-ex2": ["autograd"],
     "ch5-ex1": ["seqlib.lstm", "torch.nn.LSTM", "torch.nn.LSTMCell", "torch.lstm_cell", "torch.lstm"],
     "ch5-ex2": ["torch.nn modules"],
@@ -535,6 +541,17 @@ def _parse(source: str) -> ast.Module:
     thread-safe: "AST constructor recursion depth mismatch")."""
     with _AST_LOCK:
         return ast.parse(source)
+
+
+def _forbid_text(label: str) -> str:
+    """How the student version names a forbidden thing."""
+    if label == "autograd":
+        return "autograd (`.backward()`, `torch.autograd`, `torch.func`)"
+    if label == "torch.nn modules":
+        return "building `torch.nn` modules to count their parameters"
+    if label.startswith("seqlib.") and label.count(".") == 1 and (ROOT / "seqlib" / f"{label[7:]}.py").exists():
+        return f"anything from `{label}`"
+    return f"`{label}`"
 
 
 def _module_names(tree: ast.AST) -> set[str]:
@@ -1305,6 +1322,9 @@ class _Kernel:
                                       "/run/cw/kernel.json", "--HistoryManager.enabled=False"],
                            files, {})
         self.zctx = zmq.Context()
+        # A larger message (a huge print, say) drops the connection instead of
+        # filling the grader's memory; the cell then times out.
+        self.zctx.setsockopt(zmq.MAXMSGSIZE, 160 * 2 ** 20)
         self.kc = BlockingKernelClient(context=self.zctx)
         self.kc.load_connection_info(dict(info, ip=self.sb.outside("/run/cw/k")))
         self.kc.start_channels(hb=False)
