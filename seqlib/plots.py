@@ -346,3 +346,96 @@ def draw_lstm_cell(ax, title: str | None = None):
     if title:
         ax.set_title(title, fontsize=10)
     return ax
+
+
+def draw_gru_cell(ax, title: str | None = None):
+    """Draw the data flow of one GRU step in torch's convention (eq-gru-reset to eq-gru-state).
+
+    The state ``h_{t-1}`` enters at the top left and the input ``x_t`` at the
+    bottom; both join one bus that feeds the three parts, each a box with
+    its function and weights: the update gate ``z_t``, the reset gate
+    ``r_t`` and the candidate ``h~_t``, whose recurrent product
+    ``W_hn h_{t-1} + b_hn`` is scaled by ``r_t`` *after* the product
+    (eq-gru-candidate). The interpolation path along the top,
+    ``h_{t-1} -> (times z_t) -> (plus (1 - z_t) * h~_t) -> h_t``
+    (eq-gru-state), is drawn thick in orange: its one-step Jacobian is
+    ``diag(z_t)`` plus the terms through the gates and the candidate. Every
+    arrow is labelled with the quantity it carries.
+
+    Args:
+        ax: a matplotlib Axes (its axis lines are turned off).
+        title: optional axes title.
+
+    Raises:
+        ValueError: if ``ax`` is not a matplotlib Axes.
+    """
+    from matplotlib.axes import Axes
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
+    path = PALETTE[3]                               # the interpolation path, as chapter 5's cell path
+    y_h, y_new, y_reset, y_gate, y_bus = 4.35, 3.4, 2.5, 1.4, 0.45   # rows
+    x_z, x_r, x_lin, x_c, x_out = 1.6, 3.6, 5.6, 7.5, 9.1          # columns
+    ax.set_xlim(-0.6, 9.8)
+    ax.set_ylim(-0.85, 5.1)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    # the interpolation path: h_{t-1} -> (x z_t) -> (+ (1 - z_t) h~_t) -> h_t
+    _node(ax, 0, y_h, r"$\mathbf{h}_{t-1}$", path, round_=True, size=0.62)
+    _node(ax, x_z, y_h, r"$\odot$", path, round_=True)
+    _node(ax, x_c, y_h, r"$+$", path, round_=True)
+    _node(ax, x_out, y_h, r"$\mathbf{h}_t$", path, round_=True, size=0.62)
+    _arrow(ax, (0, y_h), (x_z, y_h), color=path, lw=3, shrink=16, text=r"$\mathbf{h}_{t-1}$",
+           offset=(0, 0.25))
+    _arrow(ax, (x_z, y_h), (x_c, y_h), color=path, lw=3, shrink=12,
+           text=r"$\mathbf{z}_t \odot \mathbf{h}_{t-1}$", offset=(0, 0.25))
+    _arrow(ax, (x_c, y_h), (x_out, y_h), color=path, lw=3, shrink=16, text=r"$\mathbf{h}_t$",
+           offset=(0, 0.25))
+    ax.text((x_z + x_c) / 2, y_h + 0.62, r"interpolation path: $\partial\mathbf{h}_t/\partial\mathbf{h}_{t-1}"
+            r" = \operatorname{diag}(\mathbf{z}_t) + \dots$", ha="center", va="center", fontsize=8,
+            color=path)
+    # the inputs: h_{t-1} comes down the left edge, x_t up from below, on one bus
+    _node(ax, 0.9, -0.4, r"$\mathbf{x}_t$", _IN, size=0.5)
+    ax.plot([0, 0], [y_h - 0.38, y_bus], color="0.3", lw=1.3, zorder=1)
+    ax.plot([0, x_c], [y_bus, y_bus], color="0.3", lw=1.3, zorder=1)
+    ax.plot([0.9, 0.9], [-0.15, y_bus], color="0.3", lw=1.3, zorder=1)
+    ax.text(-0.22, (y_h + y_bus) / 2, r"$\mathbf{h}_{t-1}$", ha="center", va="center", fontsize=8,
+            color="0.3", rotation=90)
+    ax.text(1.12, 0.15, r"$\mathbf{x}_t$", ha="center", va="center", fontsize=8, color="0.3")
+    # the parts: (x, y, box text, name, weights, colour)
+    parts = [
+        (x_z, y_gate, r"$\sigma$", "update gate", r"$\mathbf{W}_{xz}, \mathbf{W}_{hz}, \mathbf{b}_{xz}, \mathbf{b}_{hz}$", PALETTE[2]),
+        (x_r, y_gate, r"$\sigma$", "reset gate", r"$\mathbf{W}_{xr}, \mathbf{W}_{hr}, \mathbf{b}_{xr}, \mathbf{b}_{hr}$", PALETTE[0]),
+        (x_lin, y_gate, r"$\mathbf{W}_{hn}$", "recurrent part", r"$\mathbf{W}_{hn}, \mathbf{b}_{hn}$", PALETTE[4]),
+        (x_c, y_reset, r"$\tanh$", "candidate", r"$\mathbf{W}_{xn}, \mathbf{b}_{xn}$", PALETTE[4]),
+    ]
+    for x, y, text, name, weights, color in parts:
+        _node(ax, x, y, text, color, size=0.5)
+        ax.text(x + 0.35, y - 0.3, name, ha="left", va="center", fontsize=7.5, color=color)
+        ax.text(x + 0.35, y - 0.6, weights, ha="left", va="center", fontsize=7, color="0.35")
+        ax.annotate("", xy=(x, y), xytext=(x, y_bus), zorder=2,  # from the bus itself
+                    arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.3, shrinkA=0, shrinkB=15))
+    # update gate: z_t keeps the old state, 1 - z_t lets the candidate in
+    _arrow(ax, (x_z, y_gate), (x_z, y_h), shrink=15, text=r"$\mathbf{z}_t$", offset=(-0.22, -0.35))
+    ax.plot([x_z], [y_new], "o", color="0.3", ms=4, zorder=3)
+    x_one = (x_z + x_c) / 2 + 0.4
+    _node(ax, x_one, y_new, r"$1-$", "0.3", round_=True)
+    _node(ax, x_c, y_new, r"$\odot$", "0.3", round_=True)
+    ax.annotate("", xy=(x_one, y_new), xytext=(x_z, y_new), zorder=2,  # a branch of the z_t line
+                arrowprops=dict(arrowstyle="-|>", color="0.3", lw=1.3, shrinkA=0, shrinkB=13))
+    ax.text((x_z + x_one) / 2, y_new + 0.2, r"$\mathbf{z}_t$", ha="center", va="center", fontsize=8,
+            color="0.3")
+    _arrow(ax, (x_one, y_new), (x_c, y_new), shrink=13, text=r"$1 - \mathbf{z}_t$", offset=(0, 0.2))
+    _arrow(ax, (x_c, y_new), (x_c, y_h), shrink=12,
+           text=r"$(1 - \mathbf{z}_t) \odot \tilde{\mathbf{h}}_t$", offset=(0.72, 0))
+    # reset gate: r_t scales the recurrent product and its bias, after the product
+    _node(ax, x_lin, y_reset, r"$\odot$", "0.3", round_=True)
+    _arrow(ax, (x_r, y_gate), (x_lin, y_reset), shrink=14, text=r"$\mathbf{r}_t$", offset=(-0.15, 0.2))
+    _arrow(ax, (x_lin, y_gate), (x_lin, y_reset), shrink=14,
+           text=r"$\mathbf{W}_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}$", offset=(0.85, 0))
+    _arrow(ax, (x_lin, y_reset), (x_c, y_reset), shrink=14,
+           text=r"$\mathbf{r}_t \odot (\cdot)$", offset=(0, 0.2))
+    _arrow(ax, (x_c, y_reset), (x_c, y_new), shrink=13, text=r"$\tilde{\mathbf{h}}_t$",
+           offset=(0.2, 0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

@@ -173,3 +173,24 @@ def test_bad_input_raises_one_clear_value_error():
     for call, match in cases:
         with pytest.raises(ValueError, match=match):
             call()
+
+
+# --- the cell diagram (chapter 6) ---------------------------------------------------------
+
+def test_gru_cell_diagram_labels_every_symbol_and_rejects_a_non_axes():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from seqlib import plots
+    fig, ax = plt.subplots()
+    plots.draw_gru_cell(ax, title="GRU")
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for symbol in (r"\mathbf{z}_t", r"\mathbf{r}_t", r"\tilde{\mathbf{h}}_t", r"\mathbf{h}_{t-1}",
+                   r"\mathbf{x}_t", r"1 - \mathbf{z}_t", r"\mathbf{W}_{xz}", r"\mathbf{W}_{hr}",
+                   r"\mathbf{W}_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}", r"\mathbf{W}_{xn}"):
+        assert symbol in texts, symbol
+    assert ax.get_title() == "GRU"
+    plt.close(fig)
+    with pytest.raises(ValueError, match="matplotlib Axes"):
+        plots.draw_gru_cell("not an axes")
