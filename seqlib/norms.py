@@ -27,6 +27,7 @@ from torch.overrides import TorchFunctionMode
 
 from ._checks import check_choice, check_positive, check_seed, check_tensor
 from .gradients import grad_norms
+from .train import fit
 
 __all__ = [
     "batch_norm", "layer_norm", "layer_norm_backward", "rms_norm",
@@ -552,7 +553,9 @@ def train_classifier(model, X, y, lr: float, steps: int, batch_size: int = 64,
         seed: seed of the minibatch sampler.
 
     Returns:
-        A list of ``steps`` floats (the training loss before each update).
+        A list of ``steps`` floats (the training loss before each update),
+        shorter if the run diverged (training stops at the first non-finite
+        loss or gradient; see :func:`seqlib.train.fit`, which runs the loop).
 
     Raises:
         ValueError: on bad shapes, sizes or hyper-parameters.
@@ -577,16 +580,13 @@ def train_classifier(model, X, y, lr: float, steps: int, batch_size: int = 64,
     if int(y.min()) < 0 or int(y.max()) >= C:
         raise ValueError(f"y must hold class ids in [0, {C}) for a model with C = {C} "
                          f"outputs; got values from {int(y.min())} to {int(y.max())}")
-    opt = torch.optim.Adam(model.parameters(), lr=lr, fused=True)
     gen = torch.Generator().manual_seed(seed)
-    losses = []
-    for step in range(steps):
-        for group in opt.param_groups:
-            group["lr"] = warmup_lr(step, lr, warmup_steps)
-        idx = torch.randint(0, N, (batch_size,), generator=gen)
-        loss = F.cross_entropy(model(X[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return losses
+
+    def minibatches():
+        while True:
+            yield torch.randint(0, N, (batch_size,), generator=gen)
+
+    run = fit(model, minibatches(), lambda idx: F.cross_entropy(model(X[idx]), y[idx]),
+              steps=steps, optimizer=torch.optim.Adam(model.parameters(), lr=lr, fused=True),
+              lr_at=lambda step: warmup_lr(step, lr, warmup_steps))
+    return run.train_loss
