@@ -116,3 +116,50 @@ def grad_norms(params) -> list[float]:
     if not out:
         raise ValueError("params must hold at least one tensor")
     return out
+
+
+def tanh_rnn_grad_terms(h, W_hh, delta_T, h0=None) -> np.ndarray:
+    """The terms of ∂L/∂W_hh, one per time step, for a tanh RNN whose loss reads h_T only.
+
+    BPTT sends ``δ_T = ∂L/∂h_T`` back one step at a time,
+    ``δ_{t-1} = J_t^T δ_t`` with ``J_t = diag(1 - h_t²) W_hh``
+    (eq-vanish-jacobian), and the step that made ``h_t`` contributes
+    ``diag(1 - h_t²) δ_t h_{t-1}^T`` to the gradient of the shared ``W_hh``
+    (eq-vanish-bptt-sum). Summed over the steps these terms are ``∂L/∂W_hh``;
+    each term is summed over the batch, because the loss of a batch is one
+    number. Computed in float64.
+
+    Args:
+        h: hidden states ``h_1 .. h_T`` of a batch, shape ``(B, T, H)``
+            (batch-first, as ``torch.nn.RNN(..., batch_first=True)`` returns them).
+        W_hh: recurrent weights, shape ``(H, H)``.
+        delta_T: ``∂L/∂h_T``, shape ``(B, H)``.
+        h0: initial states, shape ``(B, H)``; zeros if ``None`` (torch's default).
+
+    Returns:
+        Array of shape ``(T, H, H)``; entry ``k`` is the term of step ``T - k``,
+        so entry 0 is the last step's and entry ``k`` has travelled ``k`` steps
+        back (the order of :func:`tanh_rnn_jacobian_norms`).
+
+    Raises:
+        ValueError: if an argument is not a float array of the stated shape,
+            or the shapes disagree.
+    """
+    sizes = check_tensor(h, "h", "(B, T, H)", dtype="float")
+    B, T, H = sizes["B"], sizes["T"], sizes["H"]
+    check_tensor(W_hh, "W_hh", "(H, H2)", dtype="float", sizes={"H": H, "H2": H})
+    check_tensor(delta_T, "delta_T", "(B, H)", dtype="float", sizes={"B": B, "H": H})
+    if h0 is not None:
+        check_tensor(h0, "h0", "(B, H)", dtype="float", sizes={"B": B, "H": H})
+    as64 = lambda a: (a.detach().cpu().numpy() if isinstance(a, torch.Tensor)
+                      else np.asarray(a)).astype(np.float64)
+    h, W_hh, delta = as64(h), as64(W_hh), as64(delta_T)
+    h_prev = np.zeros((B, H)) if h0 is None else as64(h0)
+    terms = np.empty((T, H, H))
+    for k in range(T):
+        t = T - 1 - k                            # 0-based index of the step
+        da = (1.0 - h[:, t] ** 2) * delta        # ∂L/∂a_t, shape (B, H)
+        before = h[:, t - 1] if t > 0 else h_prev
+        terms[k] = da.T @ before                 # Σ_b diag(1 - h_t²) δ_t h_{t-1}^T
+        delta = da @ W_hh                        # δ_{t-1} = J_t^T δ_t, row form
+    return terms

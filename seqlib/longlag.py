@@ -5,12 +5,14 @@ baseline; chapters 5 and 6 re-run the same sweep with an LSTM and a GRU, so
 every chapter's numbers come from the same data, the same model shape and the
 same training loop.
 
-The task is the adding problem (:func:`seqlib.data.adding_problem`): a
+The task is the adding problem (:func:`seqlib.data.adding_problem`) in the
+form of Le, Jaitly & Hinton (2015) and Arjovsky, Shah & Bengio (2016): a
 sequence of ``T`` steps carries a random number and a marker at each step; the
 target is the sum of the two marked numbers, one of which lies in the first
-half of the sequence. Here the **lag** of a run is that sequence length ``T``:
-the first number has to be carried between ``T / 2`` and ``T`` steps before
-it is used. Predicting the constant 1 scores a mean squared error of 1/6
+half of the sequence. Here the **lag** of a run names that sequence length
+``T``, a convention: the first number has to be carried between ``T / 2`` and
+``T - 1`` steps (it varies from sequence to sequence) before it is used.
+Predicting the constant 1 scores a mean squared error of 1/6
 (:data:`ADDING_BASELINE`); a model whose test error stays there has learned
 nothing about the first number.
 
@@ -43,6 +45,14 @@ ADDING_BASELINE = 1.0 / 6.0
 #: Seed of the test set (the same for every run, so runs are compared on the
 #: same sequences); training batches use other seeds (see :func:`train`).
 TEST_SEED = 10_000_019
+#: Default thresholds of :meth:`SweepResult.verdicts`, as fractions of the
+#: baseline: a run whose final error is below ``LEARNED_BELOW`` times the
+#: baseline has learned the task; one at or above ``BASELINE_ABOVE`` times it
+#: did no better than always predicting 1.
+LEARNED_BELOW = 0.25
+BASELINE_ABOVE = 0.8
+#: The verdicts, in the order :meth:`SweepResult.verdict_table` lists them.
+VERDICTS = ("learned", "partial", "baseline", "diverged")
 
 
 def _check_lag(lag) -> int:
@@ -66,11 +76,12 @@ class LongLagModel(nn.Module):
         readout: ``torch.nn.Linear(H, O)``.
     """
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int):
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int,
+                 dtype: torch.dtype | None = None):
         super().__init__()
         self.cell = cell
-        self.recurrent = _MODULES[cell](input_size, hidden_size, batch_first=True)
-        self.readout = nn.Linear(hidden_size, output_size)
+        self.recurrent = _MODULES[cell](input_size, hidden_size, batch_first=True, dtype=dtype)
+        self.readout = nn.Linear(hidden_size, output_size, dtype=dtype)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Map a batch of sequences to one prediction per sequence.
@@ -94,7 +105,7 @@ class LongLagModel(nn.Module):
 
 def make_model(cell: str, hidden_size: int = 32, input_size: int = 2, output_size: int = 1,
                init: str = "default", gain: float = 1.0, forget_bias: float | None = None,
-               seed: int = 0) -> LongLagModel:
+               seed: int = 0, dtype: torch.dtype | None = None) -> LongLagModel:
     """Build a :class:`LongLagModel` with a chosen initialisation.
 
     The recurrent matrix of each cell is a stack of ``H x H`` blocks, one per
@@ -121,10 +132,17 @@ def make_model(cell: str, hidden_size: int = 32, input_size: int = 2, output_siz
             (``bias_ih + bias_hh``) is set to this value, e.g. 1.0 as
             recommended by Gers et al. (2000) and Jozefowicz et al. (2015).
         seed: initialisation seed (>= 0).
+        dtype: ``None`` for torch's default (float32), ``torch.float32`` or
+            ``torch.float64``: the model is built and
+            initialised in that precision, so a float64 model's initial
+            weights carry no float32 rounding (they are other numbers than
+            the float32 model's weights converted with ``.double()``).
+            :func:`train` trains a model in its own dtype.
 
     Raises:
         ValueError: for an unknown cell or init, non-positive sizes or gain,
-            a negative seed, or a ``forget_bias`` for a cell that is not an LSTM.
+            a negative seed, a ``forget_bias`` for a cell that is not an LSTM,
+            or another ``dtype``.
     """
     check_choice(cell, "cell", CELLS)
     check_choice(init, "init", INITS)
@@ -138,10 +156,12 @@ def make_model(cell: str, hidden_size: int = 32, input_size: int = 2, output_siz
             raise ValueError(f"forget_bias applies to cell='lstm' only; got cell={cell!r}")
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
             raise ValueError(f"forget_bias must be a number or None; got {forget_bias!r}")
+    if dtype not in (None, torch.float32, torch.float64):
+        raise ValueError(f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}")
     H = hidden_size
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = LongLagModel(cell, input_size, hidden_size, output_size)
+        model = LongLagModel(cell, input_size, hidden_size, output_size, dtype=dtype)
         W = model.recurrent.weight_hh_l0
         with torch.no_grad():
             for k in range(_GATES[cell]):
@@ -367,6 +387,106 @@ class SweepResult:
             lines.append(row)
         return "\n".join(lines)
 
+    def seed_table(self, digits: int = 3) -> str:
+        """An aligned plain-text table of every run's final test error.
+
+        One row per lag and cell, one column per seed, then their mean and
+        the trivial baseline. Training runs are chaotic, so these digits
+        differ between CPUs (see CONTRIBUTING.md, "Portable outputs"): print
+        this table where nbval does not compare it, and state conclusions
+        with :meth:`verdicts` and :meth:`verdict_table`.
+
+        Raises:
+            ValueError: if ``digits`` is not a positive integer.
+        """
+        check_positive(digits, "digits", integer=True)
+        width = max(digits + 3, 7)
+        cw = max(4, *(len(c) for c in self.cells))
+        head = "lag".rjust(5) + "  " + "cell".ljust(cw)
+        head += "".join(f"seed {s}".rjust(width + 2) for s in self.seeds)
+        head += "mean".rjust(width + 2) + "baseline".rjust(width + 4)
+        lines = [head, "-" * len(head)]
+        mean = self.mean_errors()
+        for j, lag in enumerate(self.lags):
+            for i, c in enumerate(self.cells):
+                row = str(lag).rjust(5) + "  " + c.upper().ljust(cw)
+                row += "".join(f"{e:.{digits}f}".rjust(width + 2) for e in self.errors[i, j])
+                row += f"{mean[i, j]:.{digits}f}".rjust(width + 2)
+                row += f"{self.baseline:.{digits}f}".rjust(width + 4)
+                lines.append(row)
+        return "\n".join(lines)
+
+    def best_errors(self) -> np.ndarray:
+        """The lowest test error each run reached after step 0.
+
+        Returns:
+            Array of shape ``(len(cells), len(lags), len(seeds))``; a run
+            that stays above a level for the whole of training has its best
+            error above it too.
+        """
+        best = np.empty_like(self.errors)
+        for i, c in enumerate(self.cells):
+            for j, lag in enumerate(self.lags):
+                for k, s in enumerate(self.seeds):
+                    best[i, j, k] = np.min(self.runs[(c, lag, s)].test_errors[1:])
+        return best
+
+    def verdicts(self, learned_below: float = LEARNED_BELOW,
+                 baseline_above: float = BASELINE_ABOVE) -> np.ndarray:
+        """Classify every run by its final test error, relative to the baseline.
+
+        ``"learned"``: below ``learned_below * baseline``; ``"baseline"``: at
+        or above ``baseline_above * baseline`` (no better than always
+        predicting 1); ``"partial"``: in between; ``"diverged"``: not finite.
+
+        Args:
+            learned_below: fraction of the baseline, in (0, 1).
+            baseline_above: fraction of the baseline, in [learned_below, 1].
+
+        Returns:
+            Array of strings, shape ``(len(cells), len(lags), len(seeds))``.
+
+        Raises:
+            ValueError: if the thresholds are not in that range.
+        """
+        check_positive(learned_below, "learned_below")
+        check_positive(baseline_above, "baseline_above")
+        if not learned_below <= baseline_above <= 1:
+            raise ValueError("the thresholds must satisfy 0 < learned_below <= baseline_above "
+                             f"<= 1; got learned_below={learned_below!r}, "
+                             f"baseline_above={baseline_above!r}")
+        e = self.errors / self.baseline
+        return np.where(~np.isfinite(e), "diverged",
+                        np.where(e < learned_below, "learned",
+                                 np.where(e >= baseline_above, "baseline", "partial")))
+
+    def verdict_table(self, learned_below: float = LEARNED_BELOW,
+                      baseline_above: float = BASELINE_ABOVE) -> str:
+        """A plain-text table of :meth:`verdicts`: for each lag and cell, how many seeds got each.
+
+        One row per lag and cell; entries read e.g. ``learned 3/3`` or
+        ``partial 1/3, baseline 2/3``. The text changes only when a run
+        crosses a threshold, so unlike the digits of :meth:`seed_table` it is
+        the same on every CPU unless a run sits near a threshold.
+
+        Raises:
+            ValueError: for thresholds :meth:`verdicts` rejects.
+        """
+        v = self.verdicts(learned_below, baseline_above)
+        n = len(self.seeds)
+        cw = max(4, *(len(c) for c in self.cells))
+        head = "lag".rjust(5) + "  " + "cell".ljust(cw) + f"  verdicts of {n} seeds"
+        rows = []
+        for j, lag in enumerate(self.lags):
+            for i, c in enumerate(self.cells):
+                counts = ", ".join(f"{name} {int(np.sum(v[i, j] == name))}/{n}"
+                                   for name in VERDICTS if np.any(v[i, j] == name))
+                rows.append(str(lag).rjust(5) + "  " + c.upper().ljust(cw) + "  " + counts)
+        rule = "-" * max(len(r) for r in [head, *rows])
+        foot = [f"(final test error: learned below {learned_below:g} x baseline,",
+                f" baseline at {baseline_above:g} x baseline or above, partial between)"]
+        return "\n".join([head, rule, *rows, *foot])
+
     def plot(self, ax, colors=None, legend_loc="best"):
         """Plot the test error against the lag, one line per cell, and the baseline.
 
@@ -404,10 +524,13 @@ def lag_sweep(cells, lags, seeds=(0,), hidden_size: int = 32, model_kwargs=None,
     seed), so a run's numbers do not depend on which other runs the sweep
     holds: the chapter-6 sweep with ``"gru"`` is comparable to chapter 5's.
     Float sums depend on torch's thread count, so the printed digits are
-    those of one thread, as set by :func:`seqlib.seed_everything`. The book's
+    those of one thread, as set by :func:`seqlib.seed_everything`. Training is
+    chaotic: another CPU's rounding can change a final error in its second
+    digit, so state results with :meth:`SweepResult.verdicts`. The book's
     sweeps use the defaults of :func:`train` (Adam, learning rate 0.02,
     clipping at 1, 400 steps of 64 sequences), ``hidden_size=32``, lags
-    ``[5, 10, 20, 40]``, seed 0, and for the LSTM ``forget_bias=1.0``.
+    ``[5, 10, 20, 40]``, seeds ``(0, 1, 2)``, and for the LSTM
+    ``forget_bias=1.0``.
 
     Args:
         cells: names from :data:`CELLS`, e.g. ``["rnn", "lstm"]``.

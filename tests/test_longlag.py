@@ -173,3 +173,104 @@ def test_blame_per_step_is_the_input_gradient_norm():
         longlag.blame_per_step(torch.nn.Linear(2, 1), 6)
     with pytest.raises(ValueError):
         longlag.blame_per_step(model, 1)
+
+
+def _fake_sweep(errors, curves=None):
+    """A SweepResult with chosen final errors, shape (cells, lags, seeds)."""
+    errors = np.asarray(errors, dtype=float)
+    n_cells, n_lags, n_seeds = errors.shape
+    cells, lags, seeds = ("rnn", "lstm")[:n_cells], (5, 40)[:n_lags], tuple(range(n_seeds))
+    runs = {}
+    for i, c in enumerate(cells):
+        for j, lag in enumerate(lags):
+            for k, s in enumerate(seeds):
+                curve = (curves[i][j][k] if curves is not None
+                         else [1.0, 0.5, errors[i, j, k]])
+                runs[(c, lag, s)] = longlag.TrainResult(
+                    c, lag, s, errors[i, j, k], ADDING_BASELINE,
+                    np.arange(len(curve)), np.array(curve), np.ones(3))
+    return longlag.SweepResult(cells, lags, seeds, errors, runs)
+
+
+def test_verdicts_classify_final_errors_against_the_baseline():
+    B = ADDING_BASELINE
+    sweep = _fake_sweep([[[0.1 * B, 0.2 * B, 0.3 * B], [0.9 * B, 1.5 * B, float("inf")]]])
+    v = sweep.verdicts()
+    assert v.shape == (1, 2, 3)
+    assert v[0, 0].tolist() == ["learned", "learned", "partial"]
+    assert v[0, 1].tolist() == ["baseline", "baseline", "diverged"]
+    assert sweep.verdicts(learned_below=0.35)[0, 0].tolist() == ["learned"] * 3
+    assert sweep.verdicts(baseline_above=0.25)[0, 0, 2] == "baseline"
+
+
+def test_verdict_table_counts_seeds_per_lag_and_cell():
+    B = ADDING_BASELINE
+    sweep = _fake_sweep([[[0.01, 0.02, 0.03], [B, B, 0.5 * B]],
+                         [[0.01, 0.01, 0.01], [0.01, 0.02, 0.01]]])
+    lines = sweep.verdict_table().splitlines()
+    assert lines[0].split() == ["lag", "cell", "verdicts", "of", "3", "seeds"]
+    assert lines[2].split() == ["5", "RNN", "learned", "3/3"]
+    assert lines[3].split() == ["5", "LSTM", "learned", "3/3"]
+    # in the order of VERDICTS
+    assert lines[4].split() == ["40", "RNN", "partial", "1/3,", "baseline", "2/3"]
+    assert lines[5].split() == ["40", "LSTM", "learned", "3/3"]
+    assert "0.25 x baseline" in lines[-2] and "0.8 x baseline" in lines[-1]
+    assert max(len(line) for line in lines) <= 77  # fits the book's code column
+
+
+def test_seed_table_shows_every_seed_and_the_mean():
+    sweep = _fake_sweep([[[0.001, 0.002, 0.006], [0.15, 0.17, 0.19]]])
+    lines = sweep.seed_table(digits=3).splitlines()
+    assert lines[0].split() == ["lag", "cell", "seed", "0", "seed", "1", "seed", "2", "mean",
+                                "baseline"]
+    assert lines[2].split() == ["5", "RNN", "0.001", "0.002", "0.006", "0.003", "0.167"]
+    assert lines[3].split() == ["40", "RNN", "0.150", "0.170", "0.190", "0.170", "0.167"]
+    assert max(len(line) for line in lines) <= 77
+
+
+def test_best_errors_are_the_lowest_after_step_0():
+    curves = [[[[0.01, 0.3, 0.2], [1.0, 0.1, 0.4]]]]
+    sweep = _fake_sweep([[[0.2, 0.4]]], curves=curves)
+    assert sweep.best_errors().tolist() == [[[0.2, 0.1]]]
+
+
+@pytest.mark.parametrize("kw", [dict(learned_below=0.0),
+                                dict(learned_below=0.9, baseline_above=0.8),
+                                dict(baseline_above=1.5), dict(learned_below=float("nan"))])
+def test_verdicts_reject_bad_thresholds(kw):
+    sweep = _fake_sweep([[[0.1]]])
+    with pytest.raises(ValueError):
+        sweep.verdicts(**kw)
+    with pytest.raises(ValueError):
+        sweep.verdict_table(**kw)
+
+
+def test_seed_table_rejects_bad_digits():
+    with pytest.raises(ValueError, match="digits"):
+        _fake_sweep([[[0.1]]]).seed_table(digits=0)
+
+
+def test_make_model_in_float64_initialises_in_float64():
+    m = make_model("rnn", init="orthogonal", gain=2.0, seed=3, dtype=torch.float64)
+    assert all(p.dtype == torch.float64 for p in m.parameters())
+    W = m.recurrent.weight_hh_l0.detach()
+    assert torch.allclose(W.T @ W, 4.0 * torch.eye(32, dtype=torch.float64), rtol=0, atol=1e-12)
+    again = make_model("rnn", init="orthogonal", gain=2.0, seed=3, dtype=torch.float64)
+    assert all(torch.equal(p, q) for p, q in zip(m.parameters(), again.parameters()))
+    # the default is unchanged: float32 weights, torch's own initialisation under the seed
+    plain = make_model("rnn", seed=3)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(3)
+        reference = LongLagModel("rnn", 2, 32, 1)
+    for p, q, r in zip(plain.parameters(), reference.parameters(),
+                       make_model("rnn", seed=3, dtype=torch.float32).parameters()):
+        assert p.dtype == torch.float32 and torch.equal(p, q) and torch.equal(p, r)
+    gru = make_model("gru", hidden_size=4, dtype=torch.float64)
+    res = train(gru, 5, steps=2, batch_size=4, n_test=10)
+    assert np.isfinite(res.final_error)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float16, "float64", np.float64])
+def test_make_model_rejects_other_dtypes(dtype):
+    with pytest.raises(ValueError, match="dtype must be None, torch.float32 or torch.float64"):
+        make_model("rnn", dtype=dtype)
