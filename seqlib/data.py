@@ -243,12 +243,14 @@ def topic_corpus(n_sentences: int = 4000, seed: int = 0, *,
 # ---------------------------------------------------------------------------
 
 def adding_problem(n: int, T: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem of Hochreiter & Schmidhuber (1997).
+    """The adding problem, in the form of Le, Jaitly & Hinton (2015) and Arjovsky et al. (2016).
 
     Each sequence has two channels: a value drawn from U(0, 1) and a marker
     that is 1 at exactly two steps, one in the first half and one in the
     second half. The target is the sum of the two marked values, so the
-    model must carry the first value across about ``T / 2`` steps. Always
+    model must carry the first value across ``T / 2`` to ``T - 1`` steps.
+    (Hochreiter & Schmidhuber's 1997 original differs: values in [-1, 1],
+    lengths that vary, and both marked steps in the first half.) Always
     predicting 1 scores a mean squared error of 1/6 (the trivial baseline).
 
     Args:
