@@ -6,6 +6,7 @@ character of the vocabulary as the next one::
     e_t = E[k_t]                                  (embedding lookup)
     h_t = cell(e_t, h_{t-1})                      (eq-rnn-state for cell="rnn")
     y_t = W_hy h_t + b_y                          (eq-rnn-output)
+          (= E h_t + b_y with tie=True: the read-out reuses E, eq-embed-tied)
     L   = mean_t -log softmax(y_t)[k_{t+1}]       (eq-lm-loss)
     perplexity = exp(L)                           (eq-lm-perplexity)
 
@@ -52,32 +53,50 @@ class CharLM(nn.Module):
             touching torch's global random state, so two models built with
             the same seed are identical.
         dtype: torch floating dtype of all parameters.
+        tie: if True, tie the weights (eq-embed-tied): the read-out reuses the
+            embedding matrix, so ``head.weight`` *is* ``embed.weight`` (one
+            ``(V, D)`` parameter) and the model has ``V * D`` fewer
+            parameters. Needs ``D == H``. The shared matrix keeps the
+            read-out's initialization (``torch.nn.Linear``'s, uniform in
+            ``[-1/sqrt(H), 1/sqrt(H)]``), so the first predictions are near
+            uniform; the read-out keeps its own bias. With the same seed, a
+            tied and an untied model start with the same recurrent layer and
+            read-out.
 
     Attributes:
-        embed (``V x D``), rnn, head (``H -> V``).
+        embed (``V x D``), rnn, head (``H -> V``), tie.
 
     Raises:
-        ValueError: on a non-positive size, an unknown cell, a negative seed
-            or a non-floating dtype.
+        ValueError: on a non-positive size, an unknown cell, a negative seed,
+            a non-floating dtype, or ``tie`` that is not a bool or is True
+            with ``D != H``.
     """
 
     def __init__(self, V: int, D: int, H: int, cell: str = "rnn", num_layers: int = 1,
-                 seed: int | None = None, dtype: torch.dtype = torch.float32):
+                 seed: int | None = None, dtype: torch.dtype = torch.float32,
+                 tie: bool = False):
         super().__init__()
         for value, name in ((V, "V"), (D, "D"), (H, "H"), (num_layers, "num_layers")):
             check_positive(value, name, integer=True)
         check_choice(cell, "cell", CELLS)
+        if not isinstance(tie, bool):
+            raise ValueError(f"tie must be a bool; got {tie!r}")
+        if tie and D != H:
+            raise ValueError(f"tie=True needs D == H (the read-out's (V, H) weight is the "
+                             f"(V, D) embedding); got D = {D}, H = {H}")
         if seed is not None:
             check_seed(seed)
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise ValueError(f"dtype must be a torch floating dtype; got {dtype}")
-        self.V, self.D, self.H, self.cell = V, D, H, cell
+        self.V, self.D, self.H, self.cell, self.tie = V, D, H, cell, tie
         with torch.random.fork_rng(devices=[]):
             if seed is not None:
                 torch.manual_seed(seed)
             self.embed = nn.Embedding(V, D, dtype=dtype)
             self.rnn = CELLS[cell](D, H, num_layers=num_layers, batch_first=True, dtype=dtype)
             self.head = nn.Linear(H, V, dtype=dtype)
+        if tie:  # one parameter, read at the input (a row lookup) and at the output
+            self.embed.weight = self.head.weight
 
     def forward(self, ids: torch.Tensor, state=None):
         """Scores for the next character at every step.
@@ -119,7 +138,7 @@ class CharLM(nn.Module):
                                  f"{getattr(part, 'shape', type(part).__name__)}")
 
     def num_parameters(self) -> int:
-        """The number of trainable numbers in the model."""
+        """The number of trainable numbers in the model (a tied matrix counts once)."""
         return sum(p.numel() for p in self.parameters())
 
 

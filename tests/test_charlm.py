@@ -203,3 +203,33 @@ def test_training_records_the_gradient_norm_before_clipping(corpus):
     assert runs[1e6]["train_loss"] == runs[None]["train_loss"] and runs[1e6]["grad_norm"] == norms
     assert runs[1e-3]["grad_norm"][0] == norms[0]          # same first gradient, measured before clipping
     assert runs[1e-3]["train_loss"][1:] != runs[None]["train_loss"][1:]  # the tight bound acted
+
+
+def test_tied_model_reads_and_writes_with_one_matrix():
+    """tie=True (eq-embed-tied): y_t = E h_t + b_y, V * D fewer parameters, dense updates of E."""
+    V, H = 11, 6
+    untied = CharLM(V, H, H, seed=0, dtype=torch.float64)
+    tied = CharLM(V, H, H, seed=0, dtype=torch.float64, tie=True)
+    assert tied.head.weight is tied.embed.weight and tied.tie and not untied.tie
+    assert untied.num_parameters() - tied.num_parameters() == V * H
+    # same seed: same recurrent layer and read-out; the tied embedding is that read-out
+    assert torch.equal(tied.head.weight, untied.head.weight)
+    assert all(torch.equal(p, q) for p, q in zip(tied.rnn.parameters(), untied.rnn.parameters()))
+    ids = torch.tensor([[1, 4, 1, 2], [4, 4, 0, 1]])
+    logits, _ = tied(ids)
+    out, _ = tied.rnn(tied.head.weight[ids])                     # input rows of E ...
+    assert max_abs_diff(logits, out @ tied.head.weight.T + tied.head.bias) < 1e-12  # ... output E h
+    # the lookup's gradient touches 4 rows; the read-out's, through the softmax, all V
+    for m in (untied, tied):
+        loss = torch.nn.functional.cross_entropy(m(ids)[0].reshape(-1, V), ids.roll(1).reshape(-1))
+        loss.backward()
+    assert torch.count_nonzero(untied.embed.weight.grad.abs().sum(1)) == 4
+    assert torch.count_nonzero(tied.embed.weight.grad.abs().sum(1)) == V
+    # and it trains like any other model (Adam sees the shared matrix once)
+    hist = train_charlm(CharLM(V, 4, 4, seed=0, tie=True), np.arange(400) % V, steps=3,
+                        batch_size=2, seq_len=8)
+    assert len(hist["train_loss"]) == 3 and all(np.isfinite(hist["train_loss"]))
+    with pytest.raises(ValueError, match="tie=True needs D == H"):
+        CharLM(V, 4, 6, tie=True)
+    with pytest.raises(ValueError, match="tie must be a bool"):
+        CharLM(V, 4, 4, tie=1)
