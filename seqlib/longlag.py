@@ -31,6 +31,7 @@ from torch import nn
 
 from ._checks import check_choice, check_positive, check_seed, check_tensor
 from .data import adding_problem
+from .train import fit
 
 #: Recurrent cells the harness can build, with their torch.nn classes.
 CELLS = ("rnn", "lstm", "gru")
@@ -322,24 +323,19 @@ def train(model: LongLagModel, lag: int, steps: int = 400, batch_size: int = 64,
         with torch.no_grad():
             return float(((model(X_test) - y_test) ** 2).mean())
 
-    at, errors, norms = [0], [test_error()], np.full(steps, np.nan)
-    for step, (X, y) in enumerate(_train_batches(lag, steps, batch_size, seed), start=1):
-        loss = ((model(X.to(dtype)) - y.to(dtype)) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        total = torch.linalg.vector_norm(
-            torch.stack([torch.linalg.vector_norm(p.grad) for p in params]))
-        norms[step - 1] = float(total)
-        if not (torch.isfinite(loss) and torch.isfinite(total)):
-            at.append(step)  # diverged: record it and stop
-            errors.append(float("inf"))
-            break
-        if clip is not None:
-            nn.utils.clip_grad_norm_(params, clip)
-        opt.step()
-        if step % eval_every == 0 or step == steps:
-            at.append(step)
-            errors.append(test_error())
+    def loss_fn(batch):
+        X, y = batch
+        return ((model(X.to(dtype)) - y.to(dtype)) ** 2).mean()
+
+    run = fit(model, _train_batches(lag, steps, batch_size, seed), loss_fn, steps=steps,
+              optimizer=opt, clip=clip, evaluate=test_error, eval_every=eval_every,
+              eval_at_start=True)
+    at, errors = list(run.eval_step), list(run.eval_value)
+    if run.diverged_at is not None:   # record the divergence as an infinite test error
+        at.append(run.diverged_at)
+        errors.append(float("inf"))
+    norms = np.full(steps, np.nan)
+    norms[:len(run.grad_norm)] = run.grad_norm
     final = errors[-1] if np.isfinite(errors[-1]) else float("inf")
     return TrainResult(model.cell, lag, seed, final, ADDING_BASELINE,
                        np.array(at), np.array(errors), norms, model)
