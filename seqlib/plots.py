@@ -258,6 +258,17 @@ def draw_io_patterns(examples=None):
 # ---------------------------------------------------------------------------
 # The LSTM cell (chapter 5)
 # ---------------------------------------------------------------------------
+
+def _diagram_axes(ax, xlim, ylim) -> None:
+    """Check ``ax`` is an Axes and prepare it for a cell diagram (equal scale, no axis lines)."""
+    from matplotlib.axes import Axes
+    if not isinstance(ax, Axes):
+        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_aspect("equal")
+    ax.axis("off")
+
 def draw_lstm_cell(ax, title: str | None = None):
     """Draw the data flow of one LSTM step (eq-lstm-forget to eq-lstm-hidden).
 
@@ -278,15 +289,9 @@ def draw_lstm_cell(ax, title: str | None = None):
     Raises:
         ValueError: if ``ax`` is not a matplotlib Axes.
     """
-    from matplotlib.axes import Axes
-    if not isinstance(ax, Axes):
-        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
+    _diagram_axes(ax, (-0.5, 11.45), (-0.75, 4.75))
     cell = PALETTE[3]                 # the additive cell path
     y_c, y_gate, y_bus = 4.0, 1.9, 0.75  # rows: cell path, the four parts, the input bus
-    ax.set_xlim(-0.5, 11.45)
-    ax.set_ylim(-0.75, 4.75)
-    ax.set_aspect("equal")
-    ax.axis("off")
     # the cell path: c_{t-1} -> (x f_t) -> (+ i_t g_t) -> c_t
     x_mul, x_add, x_tap, x_out = 2.0, 4.85, 9.35, 10.95
     _node(ax, 0, y_c, r"$\mathbf{c}_{t-1}$", cell, round_=True, size=0.62)
@@ -369,16 +374,10 @@ def draw_gru_cell(ax, title: str | None = None):
     Raises:
         ValueError: if ``ax`` is not a matplotlib Axes.
     """
-    from matplotlib.axes import Axes
-    if not isinstance(ax, Axes):
-        raise ValueError(f"ax must be a matplotlib Axes; got {type(ax).__name__}")
+    _diagram_axes(ax, (-0.6, 9.8), (-0.85, 5.1))
     path = PALETTE[3]                               # the interpolation path, as chapter 5's cell path
     y_h, y_new, y_reset, y_gate, y_bus = 4.35, 3.4, 2.5, 1.4, 0.45   # rows
     x_z, x_r, x_lin, x_c, x_out = 1.6, 3.6, 5.6, 7.5, 9.1          # columns
-    ax.set_xlim(-0.6, 9.8)
-    ax.set_ylim(-0.85, 5.1)
-    ax.set_aspect("equal")
-    ax.axis("off")
     # the interpolation path: h_{t-1} -> (x z_t) -> (+ (1 - z_t) h~_t) -> h_t
     _node(ax, 0, y_h, r"$\mathbf{h}_{t-1}$", path, round_=True, size=0.62)
     _node(ax, x_z, y_h, r"$\odot$", path, round_=True)
