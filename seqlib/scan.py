@@ -30,9 +30,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._checks import check_positive, check_tensor
+from ._checks import check_choice, check_positive, check_seed, check_tensor
+from .longlag import LongLagModel
 
-__all__ = ["g", "log_g", "linear_recurrence_loop", "log_space_scan", "MinGRU"]
+__all__ = ["g", "log_g", "linear_recurrence_loop", "log_space_scan", "MinGRU", "MinGRUModel"]
 
 
 def g(u: torch.Tensor) -> torch.Tensor:
@@ -127,6 +128,7 @@ class MinGRU(nn.Module):
         check_positive(D, "D", integer=True)
         check_positive(H, "H", integer=True)
         self.D, self.H = D, H
+        self.input_size, self.hidden_size = D, H   # torch.nn's names, as longlag reads them
         self.linear_z = nn.Linear(D, H, dtype=dtype)
         self.linear_h = nn.Linear(D, H, dtype=dtype)
 
@@ -157,3 +159,59 @@ class MinGRU(nn.Module):
             log_h0 = torch.log(h0)
         log_a, log_z = F.logsigmoid(-k), F.logsigmoid(k)   # log(1 - z), log z
         return torch.exp(log_space_scan(log_a, log_z + log_g(u), log_h0))
+
+
+class MinGRUModel(LongLagModel):
+    """A minGRU layer read out at its last state: ``y = W_hy h_T + b_y``.
+
+    Chapter 4's :class:`seqlib.longlag.LongLagModel` with a :class:`MinGRU`
+    in place of the torch.nn layer, so :func:`seqlib.longlag.train` trains it
+    on the same batches and test set as the RNN, LSTM and GRU (chapter 6).
+
+    Args:
+        hidden_size: ``H`` (> 0); input_size: ``D`` (> 0); output_size: ``O`` (> 0).
+        mode: ``"scan"`` or ``"loop"``, how :class:`MinGRU` computes the
+            states (the same function, eq-mingru-state).
+        seed: initialisation seed (>= 0); the weights are drawn under their
+            own torch generator, as in :func:`seqlib.longlag.make_model`.
+        dtype: ``None`` (float32) or ``torch.float64``.
+
+    Attributes:
+        cell: ``"mingru"``; recurrent: the :class:`MinGRU`;
+        readout: ``torch.nn.Linear(H, O)``; mode: as above (may be changed).
+
+    Raises:
+        ValueError: for non-positive sizes, an unknown mode, a negative seed
+            or another dtype.
+    """
+
+    def __init__(self, hidden_size: int = 32, input_size: int = 2, output_size: int = 1,
+                 mode: str = "scan", seed: int = 0, dtype: torch.dtype | None = None):
+        # LongLagModel.__init__ builds a torch.nn layer; this model holds a
+        # MinGRU instead, so it starts from nn.Module and sets the same attributes.
+        nn.Module.__init__(self)
+        for name, value in (("hidden_size", hidden_size), ("input_size", input_size),
+                            ("output_size", output_size)):
+            check_positive(value, name, integer=True)
+        check_choice(mode, "mode", ("scan", "loop"))
+        check_seed(seed)
+        if dtype not in (None, torch.float32, torch.float64):
+            raise ValueError(f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}")
+        self.cell, self.mode = "mingru", mode
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.recurrent = MinGRU(input_size, hidden_size, dtype=dtype or torch.float32)
+            self.readout = nn.Linear(hidden_size, output_size, dtype=dtype)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """One prediction per sequence: shape ``(B,)`` when ``O`` is 1, else ``(B, O)``.
+
+        Args:
+            X: inputs, shape ``(B, T, D)``.
+
+        Raises:
+            ValueError: if ``X`` is not a float tensor of shape ``(B, T, D)``.
+        """
+        check_tensor(X, "X", "(B, T, D)", dtype="float", sizes={"D": self.recurrent.D})
+        y = self.readout(self.recurrent(X, mode=self.mode)[:, -1])
+        return y.squeeze(-1) if y.shape[-1] == 1 else y

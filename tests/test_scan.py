@@ -1,9 +1,11 @@
 """minGRU: the parallel log-space scan equals the step-by-step loop (float64)."""
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional  # noqa: F401
 
-from seqlib.scan import MinGRU, g, linear_recurrence_loop, log_g, log_space_scan
+from seqlib import longlag
+from seqlib.scan import MinGRU, MinGRUModel, g, linear_recurrence_loop, log_g, log_space_scan
 
 F64 = torch.float64
 
@@ -76,3 +78,42 @@ def test_bad_input():
         linear_recurrence_loop(torch.rand(1, 4, 2), torch.rand(1, 3, 2))
     with pytest.raises(ValueError, match="H"):
         MinGRU(3, 0)
+
+
+def test_mingru_model_reads_out_the_last_state_in_both_modes():
+    model = MinGRUModel(hidden_size=4, input_size=3, seed=5, dtype=F64)
+    X = torch.randn(2, 9, 3, dtype=F64)
+    h = model.recurrent(X, mode="loop")
+    expected = (h[:, -1] @ model.readout.weight.T + model.readout.bias).squeeze(-1)
+    y_scan = model(X)
+    model.mode = "loop"
+    assert y_scan.shape == (2,)
+    torch.testing.assert_close(y_scan, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(model(X), expected, rtol=0, atol=0)
+    # the seed fixes the weights and leaves the global random state alone
+    state = torch.get_rng_state()
+    again = MinGRUModel(hidden_size=4, input_size=3, seed=5, dtype=F64)
+    assert torch.equal(torch.get_rng_state(), state)
+    for p, q in zip(model.parameters(), again.parameters()):
+        assert torch.equal(p, q)
+    assert MinGRUModel(output_size=3)(torch.randn(2, 5, 2)).shape == (2, 3)
+
+
+def test_longlag_trains_a_mingru_model():
+    model = MinGRUModel(hidden_size=8, mode="loop", seed=0)
+    run = longlag.train(model, lag=6, steps=3, batch_size=4, eval_every=3, n_test=16)
+    assert run.cell == "mingru" and list(run.steps) == [0, 3]
+    assert np.isfinite(run.final_error)
+
+
+def test_mingru_model_bad_input():
+    with pytest.raises(ValueError, match="mode"):
+        MinGRUModel(mode="parallel")
+    with pytest.raises(ValueError, match="hidden_size"):
+        MinGRUModel(hidden_size=0)
+    with pytest.raises(ValueError, match="seed"):
+        MinGRUModel(seed=-1)
+    with pytest.raises(ValueError, match="dtype"):
+        MinGRUModel(dtype=torch.float16)
+    with pytest.raises(ValueError, match="D = 2"):
+        MinGRUModel()(torch.randn(2, 5, 3))
