@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_positive, check_tensor
+from ._fused import gru_layer_fused
 from ._stacked import PARAM_NAMES, StackedGateLayer, check_stacked_params, copy_params
 
 __all__ = ["GATE_ORDER", "RESETS", "UPDATES", "gru_gates", "gru_cell", "gru_layer",
@@ -248,9 +249,17 @@ class GRULayer(StackedGateLayer):
         self.reset, self.update = reset, update
 
     def forward(self, X, h0=None, return_gates: bool = False):
-        """Run over ``X`` of shape ``(B, T, D)``; see :func:`gru_layer`."""
-        return gru_layer(X, *self.params(), h0=h0, reset=self.reset, update=self.update,
-                         return_gates=return_gates)
+        """Run over ``X`` of shape ``(B, T, D)``; see :func:`gru_layer`.
+
+        In torch's conventions (``reset="after"``, ``update="keep"``) runs the
+        fused layer (:func:`seqlib._fused.gru_layer_fused`: the same values and
+        gradients, faster); with ``return_gates`` or another convention, the
+        step-by-step :func:`gru_layer`.
+        """
+        if return_gates or (self.reset, self.update) != ("after", "keep"):
+            return gru_layer(X, *self.params(), h0=h0, reset=self.reset, update=self.update,
+                             return_gates=return_gates)
+        return gru_layer_fused(X, *self.params(), h0=h0)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, reset={self.reset!r}, update={self.update!r}"

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from ._checks import check_tensor
+from ._fused import lstm_layer_fused
 from ._stacked import PARAM_NAMES, StackedGateLayer, check_stacked_params, copy_params
 
 #: The four parts of an LSTM, in the order torch.nn.LSTM stacks their weights.
@@ -173,13 +174,20 @@ class LSTMLayer(StackedGateLayer):
     def forward(self, X, state=None, return_gates: bool = False):
         """Run over ``X`` of shape ``(B, T, D)``; see :func:`lstm_layer`.
 
+        Runs the fused layer (:func:`seqlib._fused.lstm_layer_fused`: the same
+        values and gradients, with the input projection hoisted, the gates
+        fused and a hand-written backward pass); with ``return_gates``, the
+        step-by-step :func:`lstm_layer`, which records the gates.
+
         Args:
             X: ``(B, T, D)``.
             state: optional ``(h0, c0)``, each ``(B, H)``.
             return_gates: also return the gates, as in :func:`lstm_layer`.
         """
         h0, c0 = (None, None) if state is None else state
-        return lstm_layer(X, *self.params(), h0=h0, c0=c0, return_gates=return_gates)
+        if return_gates:
+            return lstm_layer(X, *self.params(), h0=h0, c0=c0, return_gates=True)
+        return lstm_layer_fused(X, *self.params(), h0=h0, c0=c0)
 
     @classmethod
     def from_torch(cls, module: nn.LSTM, dtype=torch.float64) -> "LSTMLayer":
