@@ -20,7 +20,7 @@ stores its weights as ``torch.nn.MultiheadAttention`` does (one stacked
 without any reshaping.
 
 QK-norm (Henry et al. 2020) normalizes each head's queries and keys before
-their dot product, which bounds the attention logits; ``qk_norm="rms"``
+their dot product, which bounds the attention logits (eq-attn-qknorm); ``qk_norm="rms"``
 applies an RMSNorm over each head's ``d`` features (the variant open models
 use today), ``"l2"`` the original unit-length normalization with a learned
 scale ``g`` in place of ``1 / sqrt(d)``.
@@ -144,6 +144,7 @@ class CausalSelfAttention(nn.Module):
                                                      self.in_proj_bias).split(H, dim=-1))
         scale = None
         if self.qk_norm == "rms":
+            # implements eq-attn-qknorm: RMSNorm of each head's queries and keys
             q = q * torch.rsqrt(q.pow(2).mean(-1, keepdim=True) + 1e-6) * self.q_gain
             k = k * torch.rsqrt(k.pow(2).mean(-1, keepdim=True) + 1e-6) * self.k_gain
         elif self.qk_norm == "l2":

@@ -2,7 +2,8 @@
 
 A block has two residual sub-layers, causal self-attention then a
 feed-forward network, and the *placement* says where the normalization goes
-(eq-place-post ... eq-place-dyt), for a sub-layer ``F``:
+(eq-norm-post, eq-norm-pre, eq-place-peri, eq-place-deepnorm, eq-place-dyt),
+for a sub-layer ``F``:
 
 ============  =========================================================  ==========================
 placement     one sub-layer                                              source
@@ -30,7 +31,7 @@ from torch import nn
 
 from ._checks import check_choice, check_ids, check_positive, check_tensor
 from .attention import CausalSelfAttention
-from .norms import FeedForward, LayerNorm, RMSNorm
+from .norms import FeedForward, _make_norm
 
 __all__ = ["PLACEMENTS", "DyT", "TransformerBlock", "TinyLM", "deepnorm_constants"]
 
@@ -71,8 +72,8 @@ def deepnorm_constants(L: int) -> tuple[float, float]:
     return (2 * L) ** 0.25, (8 * L) ** -0.25
 
 
-def _norm(kind: str, H: int) -> nn.Module:
-    return {"layer": LayerNorm, "rms": RMSNorm}[kind](H)
+def _norm(kind: str, H: int, impl: str = "seqlib") -> nn.Module:
+    return _make_norm(kind, H, impl)
 
 
 class TransformerBlock(nn.Module):
@@ -86,16 +87,21 @@ class TransformerBlock(nn.Module):
             uses LayerNorm as the paper does).
         qk_norm: None or ``"rms"``/``"l2"`` (see :mod:`seqlib.attention`).
         n_blocks: depth of the whole stack (DeepNorm's constants depend on it).
+        impl: ``"seqlib"`` (the from-scratch norms of :mod:`seqlib.norms`) or
+            ``"torch"`` (``torch.nn.LayerNorm``/``RMSNorm``: the same function
+            in one fused kernel, faster for training runs).
 
     Raises:
         ValueError: on a bad size or an unknown option.
     """
 
     def __init__(self, H: int, n_heads: int, d_ff: int, placement: str = "pre",
-                 norm: str = "layer", qk_norm: str | None = None, n_blocks: int = 1):
+                 norm: str = "layer", qk_norm: str | None = None, n_blocks: int = 1,
+                 impl: str = "seqlib"):
         super().__init__()
         check_choice(placement, "placement", set(PLACEMENTS))
         check_choice(norm, "norm", {"layer", "rms"})
+        check_choice(impl, "impl", {"seqlib", "torch"})
         check_positive(n_blocks, "n_blocks", integer=True)
         self.placement = placement
         self.attn = CausalSelfAttention(H, n_heads, qk_norm=qk_norm)
@@ -103,9 +109,9 @@ class TransformerBlock(nn.Module):
         if placement == "dyt":
             make = lambda: DyT(H)  # noqa: E731
         elif placement == "deepnorm":
-            make = lambda: LayerNorm(H)  # noqa: E731
+            make = lambda: _norm("layer", H, impl)  # noqa: E731
         else:
-            make = lambda: _norm(norm, H)  # noqa: E731
+            make = lambda: _norm(norm, H, impl)  # noqa: E731
         self.norm1, self.norm2 = make(), make()
         if placement == "peri":
             self.norm1_out, self.norm2_out = make(), make()
@@ -122,12 +128,12 @@ class TransformerBlock(nn.Module):
     def _sublayer(self, x, F, norm, norm_out=None):
         p = self.placement
         if p == "post":
-            return norm(x + F(x))                          # implements eq-place-post
+            return norm(x + F(x))                          # implements eq-norm-post
         if p == "deepnorm":
             return norm(self.alpha * x + F(x))             # implements eq-place-deepnorm
         if p == "peri":
             return x + norm_out(F(norm(x)))                # implements eq-place-peri
-        return x + F(norm(x))                              # pre and dyt: eq-place-pre
+        return x + F(norm(x))                              # pre and dyt: eq-norm-pre
 
     def forward(self, x):
         """``x``: ``(B, T, H)``; returns the same shape."""
@@ -152,12 +158,14 @@ class TinyLM(nn.Module):
         V: vocabulary size; T_max: longest sequence (learned positions);
         H, n_heads, d_ff, L: sizes; placement, norm, qk_norm: see
         :class:`TransformerBlock`; tie: share embedding and output weights;
-        seed: initialisation seed.
+        seed: initialisation seed; impl: ``"seqlib"`` or ``"torch"`` norms
+        (see :class:`TransformerBlock`).
     """
 
     def __init__(self, V: int, T_max: int, H: int = 32, n_heads: int = 2, d_ff: int = 64,
                  L: int = 2, placement: str = "pre", norm: str = "layer",
-                 qk_norm: str | None = None, tie: bool = False, seed: int = 0):
+                 qk_norm: str | None = None, tie: bool = False, seed: int = 0,
+                 impl: str = "seqlib"):
         super().__init__()
         for name, value in (("V", V), ("T_max", T_max), ("L", L)):
             check_positive(value, name, integer=True)
@@ -168,9 +176,10 @@ class TinyLM(nn.Module):
             self.embed = nn.Embedding(V, H)
             self.pos = nn.Parameter(0.02 * torch.randn(T_max, H))
             self.blocks = nn.ModuleList(
-                TransformerBlock(H, n_heads, d_ff, placement, norm, qk_norm, n_blocks=L)
+                TransformerBlock(H, n_heads, d_ff, placement, norm, qk_norm, n_blocks=L,
+                                 impl=impl)
                 for _ in range(L))
-            self.final_norm = (DyT(H) if placement == "dyt" else _norm(norm, H)) \
+            self.final_norm = (DyT(H) if placement == "dyt" else _norm(norm, H, impl)) \
                 if placement in ("pre", "peri", "dyt") else nn.Identity()
             self.head = nn.Linear(H, V, bias=False)
             if tie:

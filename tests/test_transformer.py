@@ -91,6 +91,19 @@ def test_tying_saves_the_output_matrix_and_seed_fixes_init():
     torch.testing.assert_close(again.embed.weight, untied.embed.weight)
 
 
+@pytest.mark.parametrize("placement", ["post", "pre", "peri", "deepnorm"])
+@pytest.mark.parametrize("norm", ["layer", "rms"])
+def test_torch_norms_compute_the_same_block(placement, norm):
+    ours = TinyLM(11, 8, H=16, n_heads=2, d_ff=32, L=2, placement=placement, norm=norm,
+                  seed=2).to(F64)
+    fused = TinyLM(11, 8, H=16, n_heads=2, d_ff=32, L=2, placement=placement, norm=norm,
+                   seed=2, impl="torch").to(F64)
+    assert isinstance(fused.blocks[0].norm1, (torch.nn.LayerNorm, torch.nn.RMSNorm))
+    fused.load_state_dict(ours.state_dict())   # same parameter names
+    ids = torch.randint(0, 11, (3, 8))
+    torch.testing.assert_close(fused(ids), ours(ids), rtol=0, atol=1e-10)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="placement"):
         TransformerBlock(8, 2, 16, placement="middle")
@@ -103,5 +116,7 @@ def test_bad_input():
         model(torch.zeros(1, 4))
     with pytest.raises(ValueError, match="ids"):
         model(torch.full((1, 4), 11))
+    with pytest.raises(ValueError, match="impl"):
+        TransformerBlock(8, 2, 16, impl="fused")
     with pytest.raises(ValueError, match="alpha0"):
         DyT(4, alpha0=float("nan"))
