@@ -1185,8 +1185,20 @@ class _SandboxEnv:
 
     def bwrap_args(self) -> list[str]:
         mb = 2 ** 20
+        size = str(self.limits.scratch_mb * mb)
         args = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
-                "--uid", "65534", "--gid", "65534", "--die-with-parent", "--new-session"]
+                "--uid", "65534", "--gid", "65534", "--die-with-parent", "--new-session",
+                # the scratch folders first: a read-only bind below one of them
+                # (a checkout and its .venv under /tmp, as in CI) must be mounted
+                # on top of the tmpfs, not hidden by it
+                "--size", size, "--tmpfs", "/tmp",
+                "--size", size, "--tmpfs", "/home/student", "--size", str(mb), "--tmpfs", "/run/cw"]
+        # A checkout inside a scratch folder would become writable scratch
+        # itself: give it an empty tmpfs of its own, made read-only below once
+        # its .venv and seqlib are bound into it.
+        root_in_scratch = any(_inside(ROOT, Path(d)) for d in ("/tmp", "/home/student"))
+        if root_in_scratch:
+            args += ["--tmpfs", str(ROOT.resolve())]
         inner = [a for a in self.allowed if any(_inside(Path(a), Path(h)) for h in self.hide)]
         for a in self.allowed:
             if a not in inner:
@@ -1203,10 +1215,10 @@ class _SandboxEnv:
                 args += ["--ro-bind", d, d]
         if os.path.isdir("/etc/fonts"):
             args += ["--ro-bind", "/etc/fonts", "/etc/fonts"]
-        size = str(self.limits.scratch_mb * mb)
         args += ["--proc", "/proc", "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
-                 "--remount-ro", "/dev", "--size", size, "--tmpfs", "/tmp",
-                 "--size", size, "--tmpfs", "/home/student", "--size", str(mb), "--tmpfs", "/run/cw"]
+                 "--remount-ro", "/dev"]
+        if root_in_scratch:
+            args += ["--remount-ro", str(ROOT.resolve())]
         return args
 
 
