@@ -226,8 +226,6 @@ def test_chapter_fits_a_phone(phone, site, chapter):
     assert not report["figures"], f"figures wider than the column: {report['figures']}"
 
 
-@pytest.mark.xfail(strict=False, reason="chapter 3's eq-bptt-unrolled and eq-kn-interp need \\begin{aligned} "
-                                        "(a notebook edit); the test shows which equations")
 def test_display_equations_fit_their_column_at_1280(page, site):
     wide = []
     for chapter in CHAPTERS:
