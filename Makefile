@@ -14,7 +14,9 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 book: $(STAMP)
 	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make book needs Node.js and npm (e.g. sudo apt-get install nodejs npm)"; exit 2; }
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python tools/i18n.py build
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
+	@echo "The Chinese edition: file://$(CURDIR)/_build/html/zh_CN/index.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -285,9 +285,51 @@ def report() -> str:
 
 
 def build() -> None:
+    """Build the Chinese site, then place it at _build/html/zh_CN. It is built
+    in _build/i18n/html first because MyST-NB writes its output files next to
+    the output folder (outdir/../jupyter_execute), which inside _build/html
+    would land in the English site."""
     args = [f"-D{key}={value}" for key, value in ZH_OVERRIDES.items()]
-    sphinx("html", HTML_ZH, f"-Dlanguage={LANG}", "-W", "-n", "--keep-going",
+    staging = BUILD / "i18n" / "html"
+    # -E: a fresh environment, so every page's navigation shows the newest
+    # translated titles (an incremental build rewrites only changed pages).
+    sphinx("html", staging, "-E", f"-Dlanguage={LANG}", "-W", "-n", "--keep-going",
            *args, quiet=True)
+    shutil.rmtree(HTML_ZH, ignore_errors=True)
+    shared = shared_files(staging, HTML_ZH.parent)
+    shutil.copytree(staging, HTML_ZH,
+                    ignore=lambda folder, names: [
+                        n for n in names if Path(folder, n) in shared])
+    link_shared(HTML_ZH, {p.relative_to(staging).as_posix() for p in shared})
+
+
+SHARED_FOLDERS = ("_images", "_sources")
+
+
+def shared_files(staging: Path, english: Path) -> set[Path]:
+    """Figures and notebook downloads byte-identical to the English site's:
+    both editions show the same outputs and offer the same notebooks, so the
+    Chinese pages link to the English copies (4.5 MB not shipped twice)."""
+    shared = set()
+    for folder in SHARED_FOLDERS:
+        for path in (staging / folder).rglob("*"):
+            twin = english / path.relative_to(staging)
+            if path.is_file() and twin.is_file() and twin.read_bytes() == path.read_bytes():
+                shared.add(path)
+    return shared
+
+
+def link_shared(site: Path, shared: set[str]) -> None:
+    """Point the Chinese pages' links to shared files one folder up."""
+    ref = re.compile(r'((?:src|href)=")((?:\.\./)*)((?:%s)/[^"#?]+)' % "|".join(SHARED_FOLDERS))
+    for page in site.rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        new = ref.sub(lambda m: m.group(1) + m.group(2) + ("../" if m.group(3) in shared else "")
+                      + m.group(3), text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,8 @@ needs the jieba dictionary to split anything at all. Here Chinese is indexed
 one character at a time, on both sides: the index stores each character, and
 the query (in the browser) is split the same way, so 梯度 becomes 梯 + 度 and
 finds every page holding both, the glossary among them. English words are
-indexed exactly as before (Porter stemmer, same stop words).
+indexed exactly as before (Porter stemmer, same stop words). The Chinese
+edition (language zh_CN) uses the same index.
 """
 from __future__ import annotations
 
@@ -46,6 +47,15 @@ class SearchEnglishWithChinese(SearchEnglish):
         return words
 
 
+class SearchChineseByCharacter(SearchEnglishWithChinese):
+    """The Chinese edition's search: the same index, so it needs no jieba
+    (Sphinx's own Chinese search indexes no Chinese at all without it)."""
+
+    lang = "zh"
+    language_name = "Chinese"
+
+
 def setup(app):
     app.add_search_language(SearchEnglishWithChinese)
+    app.add_search_language(SearchChineseByCharacter)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

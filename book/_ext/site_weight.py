@@ -47,7 +47,12 @@ CJK_FONT_OUT = "fonts/noto-sans-sc-book.woff"
 
 
 def _html_files(outdir: Path):
-    return [p for p in outdir.rglob("*.html") if "_static" not in p.parts]
+    # The Chinese edition has its own build in outdir/zh_CN (tools/i18n.py),
+    # with its own _static: never touch it from the English build.
+    return [
+        p for p in outdir.rglob("*.html")
+        if "_static" not in p.parts and p.relative_to(outdir).parts[0] != "zh_CN"
+    ]
 
 
 def _drop_unloaded_files(static: Path):
