@@ -91,8 +91,10 @@ def generate_conf() -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         # `jupyter-book config sphinx` writes conf.py next to _config.yml;
         # do that in a copy so the checkout never holds a stray conf.py.
+        # (_static too: Jupyter Book lists its .css and .js files.)
         for name in ("_config.yml", "_toc.yml"):
             shutil.copy(ROOT / name, tmp)
+        shutil.copytree(ROOT / "_static", Path(tmp) / "_static")
         subprocess.run(
             [str(BIN / "jupyter-book"), "config", "sphinx", tmp],
             check=True,

@@ -74,5 +74,4 @@ def setup(app):
     app.add_transform(TranslateTocCaptions)
     # After sphinx-book-theme fills header_buttons (its handlers run at 501).
     app.connect("html-page-context", _add_switch, priority=600)
-    app.add_js_file("lang-switch.js")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
