@@ -26,10 +26,11 @@ lab: $(STAMP)
 
 # Coursework (see book/instructors.md): student versions, then grades.
 # Grading runs each notebook in a bubblewrap sandbox (apt-get install bubblewrap).
+# `make release EDITION=zh_CN`: instructions from the Chinese edition.
 # Optional: DUE="2026-12-01 23:59" (UTC unless a zone is given), JOBS=4
 # (notebooks at once), TIMEOUT=60 (seconds per cell).
 release: $(STAMP)
-	$(BIN)/python tools/coursework.py release
+	$(BIN)/python tools/coursework.py release $(if $(EDITION),--language $(EDITION))
 
 grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || { echo 'usage: make grade SUBMISSIONS=folder [DUE="2026-12-01 23:59"] [JOBS=2] [TIMEOUT=60]'; exit 2; }

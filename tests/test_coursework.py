@@ -487,3 +487,64 @@ def test_grading_refuses_to_write_into_the_submissions(course):
         coursework.grade(inside, course_dir, timeout=TIMEOUT)
     with pytest.raises(SystemExit, match="overlap"):
         coursework.grade(course_dir.parent, course_dir, timeout=TIMEOUT)
+
+
+# ------------------------------------------------------ Chinese edition --
+
+@pytest.fixture(scope="module")
+def course_zh(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course_zh")
+    return course, coursework.release(course, timeout=TIMEOUT, language="zh_CN")
+
+
+def test_chinese_student_versions_have_chinese_instructions(course, course_zh):
+    """`make release EDITION=zh_CN`: the instructions come from the Chinese
+    catalogues, every passage translated; code, checks and points are the
+    English release's."""
+    (_, released), (_, released_zh) = course, course_zh
+    assert [p.name for p in released_zh] == [p.name for p in released]
+    cjk = re.compile(r"[\u4e00-\u9fff]")
+    for path, path_zh in zip(released, released_zh):
+        nb, zh = (nbformat.read(p, as_version=4) for p in (path, path_zh))
+        assert [c.source for c in zh.cells if c.cell_type == "code"] == \
+            [c.source for c in nb.cells if c.cell_type == "code"]
+        assert [_gid(c) for c in zh.cells] == [_gid(c) for c in nb.cells]
+        md = "\n".join(c.source for c in zh.cells if c.cell_type == "markdown")
+        for raw in ("{eq}", "{cite", "{numref}", "{ref}", "{doc}", "```{", ":::{", ")=\n"):
+            assert raw not in md, f"raw MyST {raw!r} in {path_zh.name}"
+        assert zh.cells[0].source.startswith("# 练习：") and "开始之前" in zh.cells[0].source
+        heads = re.findall(r"Exercise (\d+) \((auto-graded|written), (\d+) points?\)",
+                           "\n".join(c.source for c in nb.cells if c.cell_type == "markdown"))
+        heads_zh = re.findall(r"练习 (\d+)（(自动评分|书面作答)，(\d+) 分）", md)
+        kinds = {"auto-graded": "自动评分", "written": "书面作答"}
+        assert heads_zh == [(k, kinds[kind], p) for k, kind, p in heads]
+        for cell in zh.cells:   # (nbgrader's answer stub stays as the grader knows it)
+            if cell.cell_type == "markdown" and cell.source.strip() != "YOUR ANSWER HERE":
+                assert cjk.search(cell.source), f"{path_zh.name}: {cell.source[:80]!r}"
+    # every passage of every exercise section has its translation
+    for chapter in coursework.chapters():
+        cells = nbformat.read(chapter, as_version=4).cells
+        start = next(i for i, c in enumerate(cells) if coursework._heading(c) == "exercises")
+        messages = coursework.catalog(chapter)
+        for cell in cells[start:]:
+            if cell.cell_type == "markdown":
+                _, missed = coursework.translate_myst(cell.source, messages)
+                assert not missed, f"{chapter.name}: untranslated {missed[:2]}"
+
+
+def test_chinese_release_is_graded_by_the_same_checks(course_zh, tmp_path):
+    course_dir, released = course_zh
+    subs = tmp_path / "submissions"
+    for path in released:
+        if path.parent.name in ("ch02", "ch05"):
+            (subs / "reference" / path.parent.name).mkdir(parents=True)
+            shutil.copy(course_dir / "source" / path.parent.name / path.name,
+                        subs / "reference" / path.parent.name / path.name)
+    out = coursework.grade(subs, course_dir, timeout=TIMEOUT, jobs=2, due=None,
+                           assignments=["ch02", "ch05"])
+    with out.open() as f:
+        rows = [r for r in csv.DictReader(f) if r["student"] == "reference"]
+    auto = [r for r in rows if r["kind"] == "auto"]
+    assert len(auto) >= 4 and {r["assignment"] for r in auto} == {"ch02", "ch05"}
+    for r in auto:
+        assert float(r["score"]) == float(r["max_score"]) > 0, r

@@ -1,13 +1,17 @@
 """Coursework from the chapters: student versions and grades, on nbgrader.
 
     python tools/coursework.py release                 # -> coursework/release/chNN/*.ipynb
+    python tools/coursework.py release --language zh_CN   # instructions in Chinese
     python tools/coursework.py grade SUBMISSIONS_DIR   # -> coursework/scores.csv, ...
 
 ``release`` makes one assignment per chapter, ``chNN``: a title cell, the
 chapter's install and set-up cells, then its "Exercises" section turned into
 plain Jupyter Markdown (MyST roles become text, cited equations and figures
 are copied in, each exercise shows its points, every written exercise gets a
-manually graded answer cell). nbgrader's ``generate_assignment`` then removes
+manually graded answer cell). With ``--language zh_CN`` the instructions come
+from the Chinese edition's catalogues (locales/zh_CN, the same translations
+the Chinese site shows); code and checks are the same, so grading is too.
+nbgrader's ``generate_assignment`` then removes
 the solutions and hidden tests and records every graded cell in the gradebook.
 
 ``grade`` reads ``SUBMISSIONS_DIR/<student>/<chNN>/<notebook>.ipynb`` (read
@@ -124,6 +128,93 @@ def chapter_title(nb) -> str:
 
 
 # --------------------------------------------------------------------------
+# The Chinese edition's instructions (--language zh_CN)
+# --------------------------------------------------------------------------
+
+LANGUAGES = ("en", "zh_CN")
+_FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\s*(\{([\w:-]+)\})?[ \t]*(.*)$")
+_LIST = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
+
+
+def catalog(chapter: Path):
+    """The Chinese catalogue of a chapter (tools/i18n.py keeps it complete)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import i18n
+    return i18n.read_catalog(i18n.po_path(f"notebooks/{chapter.stem}"))
+
+
+def translate_myst(text: str, messages) -> tuple[str, list[str]]:
+    """MyST Markdown with each paragraph, list item, heading, table cell and
+    admonition title replaced by its translation in ``messages`` (a chapter's
+    catalogue: Sphinx's messages are these blocks with their line breaks
+    turned into spaces). Math and code blocks stay as they are. Returns the
+    text and the English passages that have no translation."""
+    out, missed, block, prefix = [], [], [], ""
+    verbatim = None  # the marker that closes a code or math block
+
+    def lookup(msgid):
+        msgid = msgid.strip()
+        message = messages.get(msgid) if msgid else None
+        if message is not None and message.string and not message.fuzzy:
+            return message.string
+        if re.search(r"[A-Za-z]{2,}", re.sub(r"\$[^$]*\$|`[^`]*`", "", msgid)):
+            missed.append(msgid)
+        return None
+
+    def flush():
+        nonlocal block, prefix
+        if block:
+            new = lookup(" ".join(line.strip() for line in block))
+            if new:
+                out.append(prefix + new)
+            else:
+                out.extend([prefix + block[0]] + block[1:] if prefix else block)
+        block, prefix = [], ""
+
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if verbatim is not None:
+            out.append(line)
+            if stripped.startswith(verbatim) or (verbatim == "$$" and "$$" in stripped):
+                verbatim = None
+            continue
+        fence = _FENCE.match(line)
+        if not stripped or re.match(r"^\([\w.:-]+\)=$", stripped) or stripped.startswith(":"):
+            flush()
+            out.append(line)  # blank, a target, a directive option
+        elif stripped.startswith("$$"):
+            flush()
+            out.append(line)
+            if "$$" not in stripped[2:]:
+                verbatim = "$$"
+        elif fence:
+            flush()
+            indent, marks, _, directive, arg = fence.groups()
+            if directive is None and arg:
+                verbatim = marks  # a code block
+            elif directive == "admonition" and arg:
+                arg = lookup(arg) or arg
+            out.append(f"{indent}{marks}" + (f"{{{directive}}} {arg}".rstrip() if directive else arg))
+        elif m := re.match(r"^(#+\s+)(.*)$", stripped):
+            flush()
+            out.append(m.group(1) + (lookup(m.group(2)) or m.group(2)))
+        elif stripped.startswith("|"):
+            flush()
+            cells = stripped.strip("|").split("|")
+            if all(re.fullmatch(r"\s*:?-+:?\s*", c) for c in cells):
+                out.append(line)
+            else:
+                out.append("| " + " | ".join(lookup(c) or c.strip() for c in cells) + " |")
+        elif m := _LIST.match(line):
+            flush()
+            prefix, block = m.group(1), [m.group(2)]
+        else:
+            block.append(line)
+    flush()
+    return "\n".join(out), missed
+
+
+# --------------------------------------------------------------------------
 # MyST -> plain Jupyter Markdown (student versions are read in Jupyter)
 # --------------------------------------------------------------------------
 
@@ -180,15 +271,16 @@ class _MystContext:
 
     _cache: dict = {}
 
-    def __init__(self, chapter: int):
-        self.chapter = chapter
+    def __init__(self, chapter: int, language: str = "en"):
+        self.chapter, self.chinese = chapter, language == "zh_CN"
         if not _MystContext._cache:
             eqs, sections, figures = {}, {}, {}
             for path in chapters():
                 nb, ch, n = nbformat.read(path, as_version=4), int(path.stem.split("_")[0]), 0
                 for cell in nb.cells:
                     if cell.cell_type == "markdown":
-                        for m in re.finditer(r"\$\$(.+?)\$\$\s*\(([\w:-]+)\)", cell.source, re.S):
+                        # an equation, not prose between two: no $$ inside
+                        for m in re.finditer(r"\$\$((?:(?!\$\$).)+?)\$\$\s*\(([\w:-]+)\)", cell.source, re.S):
                             n += 1
                             eqs[m.group(2)] = (ch, n, m.group(1).strip())
                         lines = cell.source.splitlines()
@@ -211,6 +303,31 @@ class _MystContext:
 
     def where(self, ch: int) -> str:
         return "" if ch == self.chapter else f" of chapter {ch}"
+
+    def zh(self, ch: int, text: str) -> str:
+        """A caption or section title of chapter ``ch`` in Chinese."""
+        if not self.chinese:
+            return text
+        path = next(p for p in chapters() if int(p.stem.split("_")[0]) == ch)
+        messages = _MystContext._cache.setdefault(("zh", ch), catalog(path))
+        return translate_myst(text, messages)[0]
+
+    def phrase(self, kind: str, ch: int, detail: str = "") -> str:
+        """How the student version refers to a numbered thing of the book."""
+        here = ch == self.chapter
+        if self.chinese:
+            where = "本章的" if here else f"第 {ch} 章的"
+            return {"eq": detail if here else f"{where}式 {detail}",
+                    "eq-copied": f"{where}式 {detail}：",
+                    "fig-below": f"{'' if here else where}下方附上的图",
+                    "fig": f"{where}图\u201c{detail}\u201d",
+                    "section": f"{where}小节\u201c{detail}\u201d"}[kind]
+        where = self.where(ch)
+        return {"eq": detail if here else f"equation {detail}{where}",
+                "eq-copied": f"Equation {detail}{where or ' of the chapter'}:",
+                "fig-below": f"the figure{where} copied below",
+                "fig": f"the figure \u201c{detail}\u201d{where or ' of the chapter'}",
+                "section": f"the section \u201c{detail}\u201d{where or ' of the chapter'}"}[kind]
 
 
 def myst_to_markdown(text: str, ctx: _MystContext, attachments: dict | None = None) -> str:
@@ -235,8 +352,8 @@ def myst_to_markdown(text: str, ctx: _MystContext, attachments: dict | None = No
                     cited_eqs.append(body)
                 ch, n, _ = ctx.equations[body]
                 # The book shows a same-page reference as "(N)"; the prose is written for that.
-                return f"({n})" if ch == ctx.chapter else f"equation ({n}){ctx.where(ch)}"
-            return "an equation of the book"
+                return ctx.phrase("eq", ch, f"({n})")
+            return "书中的一个公式" if ctx.chinese else "an equation of the book"
         if name in ("cite:t", "cite:author", "cite:year"):
             return _cite(body, ctx.bib, parenthetical=False)
         if name in ("cite", "cite:p", "cite:ps", "cite:ts"):
@@ -247,22 +364,28 @@ def myst_to_markdown(text: str, ctx: _MystContext, attachments: dict | None = No
                 ch, caption, png = ctx.figures[label]
                 if attachments is not None and png and label not in shown_figs:
                     shown_figs.append(label)
-                    return f"the figure{ctx.where(ch)} copied below"
-                short = re.split(r"(?<=[.:;])\s", myst_to_markdown(caption, ctx))[0].rstrip(".:;")
-                return f"the figure \u201c{short}\u201d{ctx.where(ch) or ' of the chapter'}"
+                    return ctx.phrase("fig-below", ch)
+                short = re.split(r"(?<=[.:;])\s|(?<=[。：；])", myst_to_markdown(ctx.zh(ch, caption), ctx))[0]
+                return ctx.phrase("fig", ch, short.rstrip(".:;。：；"))
             if label in ctx.sections:
                 ch, title = ctx.sections[label]
-                return f"the section \u201c{title}\u201d{ctx.where(ch) or ' of the chapter'}"
-            return text.replace("%s", "").strip() if text else "a figure of the book"
+                return ctx.phrase("section", ch, ctx.zh(ch, title))
+            if text:
+                return text.replace("%s", "").strip()
+            return "书中的一幅图" if ctx.chinese else "a figure of the book"
         if name == "ref":
             if text:
                 return text
             if label in ctx.sections:
                 ch, title = ctx.sections[label]
-                return f"the section \u201c{title}\u201d{ctx.where(ch) or ' of the chapter'}"
-            return "another part of the book"
+                return ctx.phrase("section", ch, ctx.zh(ch, title))
+            return "书中另一处" if ctx.chinese else "another part of the book"
         if name == "doc":
-            return text or f"the page \u201c{Path(label).name}\u201d of the book"
+            if text:
+                return text
+            name = Path(label).name
+            return f"书中的\u201c{name}\u201d一页" if ctx.chinese else \
+                f"the page \u201c{name}\u201d of the book"
         return text or body
 
     def admonition(m):
@@ -279,12 +402,12 @@ def myst_to_markdown(text: str, ctx: _MystContext, attachments: dict | None = No
         ch, n, latex = ctx.equations[label]
         latex = re.sub(r"\\label\{[^}]*\}", "", latex)
         tag = "" if "\\tag" in latex else f"\n\\tag{{{n}}}"
-        text += f"\n\nEquation ({n}){ctx.where(ch) or ' of the chapter'}:\n\n$$\n{latex}{tag}\n$$"
+        text += f"\n\n{ctx.phrase('eq-copied', ch, f'({n})')}\n\n$$\n{latex}{tag}\n$$"
     for label in shown_figs:
-        _, caption, png = ctx.figures[label]
+        ch, caption, png = ctx.figures[label]
         name = f"{label}.png"
         attachments[name] = {"image/png": png}
-        text += f"\n\n![{label}](attachment:{name})\n\n*{myst_to_markdown(caption, ctx)}*"
+        text += f"\n\n![{label}](attachment:{name})\n\n*{myst_to_markdown(ctx.zh(ch, caption), ctx)}*"
     return text
 
 
@@ -295,6 +418,8 @@ def myst_to_markdown(text: str, ctx: _MystContext, attachments: dict | None = No
 _EXERCISE_HEAD = re.compile(
     r"^(?P<lead>###\s+|\*\*)Exercise\s+(?P<k>\d+)(?P<paren>\s*\((?P<kind>[^)]*)\))?", re.M)
 _ANSWER = re.compile(r"\n*(?:```|:::)\{admonition\}\s*Answer[^\n]*\n(?P<body>.*?)\n(?:```|:::)[ \t]*", re.S)
+# The same heading in the Chinese catalogues: **练习 1（自动评分）。**
+_EXERCISE_HEAD_ZH = re.compile(r"^(?P<lead>###\s+|\*\*)练习\s*(?P<k>\d+)(?P<paren>\s*[（(][^）)]*[）)])?", re.M)
 
 
 def _nbgrader(cell) -> dict:
@@ -310,12 +435,37 @@ def _split_exercises(text: str) -> list[str]:
     return [text[a:b].strip("\n") for a, b in zip(bounds, bounds[1:]) if text[a:b].strip()]
 
 
-def exercise_notebook(chapter: Path):
+def _intro_zh(short, n, title, n_auto, auto_pts, n_written, written_pts, stem, pip) -> str:
+    """The title cell of a Chinese student version (the English one is in
+    exercise_notebook)."""
+    return (
+        f"# 练习：{short}\n\n"
+        f"《从零实现序列模型》（*Sequence Models from Scratch*）第 {n} 章\u201c{title}\u201d的练习："
+        f"{n_auto} 道自动评分题（{auto_pts:g} 分），{n_written} 道书面作答题"
+        f"（{written_pts:g} 分，由教师人工评分）。\n\n"
+        f"**开始之前。** 请保留本文件的文件名（`{stem}_exercises.ipynb`）并原样提交："
+        "评分程序按文件名查找你的作业，改了名的副本不会被评分。先运行第一个代码单元："
+        "如果你的 Jupyter 里还没有本书的库 `seqlib`，它会安装这个库（第一次需要联网；"
+        f"也可以在终端里运行 {pip}）。然后运行设置单元。\n\n"
+        "**如何作答。** 在每个写着 `# YOUR CODE HERE` 的单元里，把 "
+        "`raise NotImplementedError()` 换成你的代码，然后运行它下面只读的检查单元。"
+        "这些公开的检查只是初步测试：评分时还会在一个全新的内核里用别的输入做更多检查，"
+        "所以请写通用的代码，而不是只对公开示例成立的代码。书面作答题写在标有"
+        "\u201cYOUR ANSWER HERE\u201d的单元里。不要修改、删除或复制检查单元。提交之前，"
+        "运行 *Kernel \u2192 Restart Kernel and Run All Cells*，确认每个单元都能运行。")
+
+
+def exercise_notebook(chapter: Path, language: str = "en"):
     """The assignment of one chapter (with solutions, hidden tests and the
     reference answers of written exercises), or None without exercises.
 
     Cells: a title, the chapter's install and set-up cells (locked), then the
-    "## Exercises" section up to "## Summary", in plain Jupyter Markdown."""
+    "## Exercises" section up to "## Summary", in plain Jupyter Markdown;
+    with language "zh_CN" the Markdown is the Chinese edition's."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
+    chinese = language == "zh_CN"
+    messages = catalog(chapter) if chinese else None
     nb = nbformat.read(chapter, as_version=4)
     start = next((i for i, c in enumerate(nb.cells) if _heading(c) == "exercises"), None)
     if start is None:
@@ -323,7 +473,7 @@ def exercise_notebook(chapter: Path):
     stop = next((i for i, c in enumerate(nb.cells) if i > start and _heading(c) == "summary"),
                 len(nb.cells))
     aid, n = assignment_id(chapter), int(chapter.stem.split("_")[0])
-    ctx = _MystContext(n)
+    ctx = _MystContext(n, language)
     # The install cell (tag "install-seqlib") lets a student's bare Jupyter
     # install seqlib; the set-up cell is the first code cell after it.
     code = [c for c in nb.cells if c.cell_type == "code"]
@@ -354,16 +504,27 @@ def exercise_notebook(chapter: Path):
                        for m in _ANSWER.finditer(chunk)]
             text = _ANSWER.sub("", chunk).rstrip()
             is_written = ex is not None and ex not in points
+            if chinese:
+                text = translate_myst(text, messages)[0]
+                answers = [translate_myst(a, messages)[0] for a in answers]
             if head:
                 p = (cell.metadata.get("coursework", {}).get("points", WRITTEN_POINTS)
                      if is_written else points[ex])
-                kind = "written" if is_written else "auto-graded"
-                label = f"({kind}, {p:g} point{'s' if p != 1 else ''})"
-                text = _EXERCISE_HEAD.sub(
-                    lambda m: f"{m.group('lead')}Exercise {m.group('k')} {label}", text, count=1)
+                if chinese:
+                    label = f"（{'书面作答' if is_written else '自动评分'}，{p:g} 分）"
+                    text = _EXERCISE_HEAD_ZH.sub(
+                        lambda m: f"{m.group('lead')}练习 {m.group('k')}{label}", text, count=1)
+                else:
+                    kind = "written" if is_written else "auto-graded"
+                    label = f"({kind}, {p:g} point{'s' if p != 1 else ''})"
+                    text = _EXERCISE_HEAD.sub(
+                        lambda m: f"{m.group('lead')}Exercise {m.group('k')} {label}", text, count=1)
                 if forbids.get(ex):
-                    text += ("\n\n*Not allowed in your answer (the grader checks):* "
-                             + ", ".join(_forbid_text(label_) for label_, _, _ in forbids[ex]) + ".")
+                    names = [_forbid_text(label_, language) for label_, _, _ in forbids[ex]]
+                    text += ("\n\n*答案中不得使用（评分程序会检查）：*" + "、".join(names) + "。"
+                             if chinese else
+                             "\n\n*Not allowed in your answer (the grader checks):* "
+                             + ", ".join(names) + ".")
             attachments: dict = {}
             md = nbformat.v4.new_markdown_cell(myst_to_markdown(text, ctx, attachments))
             if attachments:
@@ -375,18 +536,23 @@ def exercise_notebook(chapter: Path):
                 # nbgrader replaces a manually graded Markdown answer cell by
                 # "YOUR ANSWER HERE"; the reference answer stays in source/.
                 answer = nbformat.v4.new_markdown_cell(
-                    reference or "(No reference answer is given in the chapter.)")
+                    reference or ("（本章没有给出参考答案。）" if chinese
+                                  else "(No reference answer is given in the chapter.)"))
                 answer.metadata["nbgrader"] = {
                     "schema_version": 3, "grade": True, "solution": True, "locked": False,
                     "task": False, "points": p, "grade_id": f"{ex}-answer"}
                 cells.append(answer)
     title = chapter_title(nb)
-    short = title.split(":")[0].strip() or chapter.stem
+    if chinese:
+        title = translate_myst(title, messages)[0]
+    short = re.split(r"[:：]", title)[0].strip() or chapter.stem
     auto_pts, written_pts = sum(points.values()), sum(
         _nbgrader(c)["points"] for c in cells if _nbgrader(c).get("grade_id", "").endswith("-answer"))
     src = re.search(r"git\+https://[^\s\"']+", install[0].source) if install else None
     pip = f'`pip install "{src.group(0)}"`' if src else "`pip install seqlib`"
-    intro = nbformat.v4.new_markdown_cell(
+    intro = nbformat.v4.new_markdown_cell(_intro_zh(
+        short, n, title, len(points), auto_pts, len(written), written_pts, chapter.stem, pip)
+        if chinese else
         f"# Exercises: {short}\n\n"
         f"The exercises of chapter {n} of *Sequence Models from Scratch*, \u201c{title}\u201d: "
         f"{len(points)} auto-graded ({auto_pts:g} points) and {len(written)} written "
@@ -431,13 +597,14 @@ def _api(course: Path, timeout: int = 60):
     return NbGraderAPI(config=c)
 
 
-def release(course: Path, timeout: int = 60) -> list[Path]:
+def release(course: Path, timeout: int = 60, language: str = "en") -> list[Path]:
     """Write every chapter's assignment to ``course/source`` and its student
-    version to ``course/release``; return the released notebooks."""
+    version to ``course/release`` (instructions in ``language``); return the
+    released notebooks."""
     api = _api(course, timeout)
     released = []
     for chapter in chapters():
-        nb = exercise_notebook(chapter)
+        nb = exercise_notebook(chapter, language)
         if nb is None:
             continue
         aid = assignment_id(chapter)
@@ -543,14 +710,17 @@ def _parse(source: str) -> ast.Module:
         return ast.parse(source)
 
 
-def _forbid_text(label: str) -> str:
+def _forbid_text(label: str, language: str = "en") -> str:
     """How the student version names a forbidden thing."""
+    chinese = language == "zh_CN"
     if label == "autograd":
-        return "autograd (`.backward()`, `torch.autograd`, `torch.func`)"
+        return ("autograd（`.backward()`、`torch.autograd`、`torch.func`）" if chinese else
+                "autograd (`.backward()`, `torch.autograd`, `torch.func`)")
     if label == "torch.nn modules":
-        return "building `torch.nn` modules to count their parameters"
+        return ("构造 `torch.nn` 模块来数参数" if chinese else
+                "building `torch.nn` modules to count their parameters")
     if label.startswith("seqlib.") and label.count(".") == 1 and (ROOT / "seqlib" / f"{label[7:]}.py").exists():
-        return f"anything from `{label}`"
+        return f"`{label}` 中的任何东西" if chinese else f"anything from `{label}`"
     return f"`{label}`"
 
 
@@ -1548,7 +1718,7 @@ class _Assignment:
         self.source = nbformat.read(found[0], as_version=4)
         self.release = nbformat.read(course / "release" / aid / self.name, as_version=4)
         self.title = self.release.cells[0].source.splitlines()[0].lstrip("# ").strip()
-        self.title = self.title.removeprefix("Exercises:").strip()
+        self.title = self.title.removeprefix("Exercises:").removeprefix("练习：").strip()
         released = {_nbgrader(c).get("grade_id"): c for c in self.release.cells if _nbgrader(c)}
         self.setup = next(c.source for c in self.source.cells
                           if _nbgrader(c).get("grade_id") == f"{aid}-setup")
@@ -2329,7 +2499,9 @@ def main(argv=None) -> int:
     parser.add_argument("--course", type=Path, default=ROOT / "coursework",
                         help="nbgrader course folder (default: coursework/)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("release", help="make the student version of every chapter")
+    r = sub.add_parser("release", help="make the student version of every chapter")
+    r.add_argument("--language", choices=LANGUAGES, default="en",
+                   help="language of the instructions: en, or zh_CN (the Chinese edition's)")
     sub.add_parser("points", help="print the points table of book/instructors.md")
     sub.add_parser("report", help="rewrite totals.csv and canvas.csv, with manual grades from the gradebook")
     sub.add_parser("_checker", help=argparse.SUPPRESS)
@@ -2352,7 +2524,7 @@ def main(argv=None) -> int:
     elif args.command == "points":
         print(points_table())
     elif args.command == "release":
-        for path in release(course):
+        for path in release(course, language=args.language):
             print(f"released {path.relative_to(course)}")
         print(f"Student versions are in {course / 'release'}")
     elif args.command == "report":
