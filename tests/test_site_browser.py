@@ -137,6 +137,18 @@ def _shot(pg, name, full_page=False):
     pg.screenshot(path=str(SHOTS / name), full_page=full_page)
 
 
+def _assert_images_load(pg) -> None:
+    """Images load lazily: scroll each into view, then all must have loaded."""
+    pg.evaluate("""async () => { for (const img of document.querySelectorAll('img[loading=lazy]')) {
+        img.scrollIntoView(); await new Promise(r => setTimeout(r, 50)); } }""")
+    pg.wait_for_load_state("networkidle")
+    shown = "Array.from(document.images).filter(i => i.checkVisibility())"
+    pg.wait_for_function(f"() => {shown}.every(i => i.complete)", timeout=20000)
+    assert pg.evaluate(f"() => {shown}.length") >= 1, "a chapter without a figure"
+    broken = pg.evaluate(f"() => {shown}.filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
+    assert not broken, f"images that did not load: {broken}"
+
+
 def _visible_text_outside_code(pg) -> str:
     return pg.evaluate("""() => {
         const main = document.querySelector('main') || document.body;
@@ -167,14 +179,7 @@ def test_chapter_page_renders_offline(page, site, built_book, chapter):
     assert "HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
     assert page.locator(".tag_hide-input details[open]").count() == 0, "a solution is shown open"
     _shot(page, f"{chapter.split('/')[-1]}.png")
-    # Images load lazily: scroll each into view, then all must have loaded.
-    page.evaluate("""async () => { for (const img of document.querySelectorAll('img[loading=lazy]')) {
-        img.scrollIntoView(); await new Promise(r => setTimeout(r, 50)); } }""")
-    page.wait_for_load_state("networkidle")
-    shown = "Array.from(document.images).filter(i => i.checkVisibility())"
-    page.wait_for_function(f"() => {shown}.every(i => i.complete)", timeout=20000)
-    broken = page.evaluate(f"() => {shown}.filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
-    assert not broken, f"images that did not load: {broken}"
+    _assert_images_load(page)
     total = sum(page.received.values())
     sent = sum(_transferred(u, n, built_book) for u, n in page.received.items())
     print(f"{chapter}: {weight / 1e6:.2f} MB on load, {total / 1e6:.2f} MB with every image, "

@@ -13,7 +13,7 @@ from fontTools.ttLib import TTFont
 
 from conftest import ROOT
 from test_site_browser import (  # noqa: F401  (fixtures)
-    CHAPTERS, MAX_PAGE_BYTES, _search, _settle, _shot, _transferred,
+    CHAPTERS, MAX_PAGE_BYTES, _assert_images_load, _search, _settle, _shot, _transferred,
     _visible_text_outside_code, browser, page, phone, site)
 
 ZH = "zh_CN"
@@ -40,14 +40,7 @@ def test_chinese_chapter_renders_offline(page, site, built_book, chapter):
         .some(f => f.family.includes('Book Noto Sans SC') && f.status === 'loaded')""")
     if chapter in SHOWN:
         _shot(page, f"{ZH}-{chapter.split('/')[-1]}.png")
-    page.evaluate("""async () => { for (const img of document.querySelectorAll('img[loading=lazy]')) {
-        img.scrollIntoView(); await new Promise(r => setTimeout(r, 50)); } }""")
-    page.wait_for_load_state("networkidle")
-    shown = "Array.from(document.images).filter(i => i.checkVisibility())"
-    page.wait_for_function(f"() => {shown}.every(i => i.complete)", timeout=20000)
-    assert page.evaluate(f"() => {shown}.length") >= 1
-    broken = page.evaluate(f"() => {shown}.filter(i => !(i.naturalWidth > 0)).map(i => i.src)")
-    assert not broken, f"images that did not load: {broken}"
+    _assert_images_load(page)
     sent = sum(_transferred(u, n, built_book) for u, n in page.received.items())
     print(f"  {sent / 1e6:.2f} MB transferred with gzip")
     assert sent < MAX_PAGE_BYTES
