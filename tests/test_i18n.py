@@ -143,3 +143,14 @@ def test_the_language_switch_leads_to_the_same_page():
         zh_page = posixpath.normpath(posixpath.join(folder, to_zh))
         en_page = posixpath.normpath(posixpath.join(posixpath.dirname(zh_page), back))
         assert zh_page == f"zh_CN/{page}.html" and en_page == f"{page}.html"
+
+
+def test_no_message_holds_what_the_tests_measure(templates):
+    """book/runtimes.json changes whenever the tests run; the run-times page's
+    generated table and versions must not become messages, or the catalogues
+    would go stale on every other machine (book/_ext/book_meta.py)."""
+    import json
+    data = json.loads((ROOT / "book" / "runtimes.json").read_text())["notebooks"]
+    measured = {f"{e['seconds']:.1f} s" for e in data.values()} | {e["cpu"] for e in data.values()}
+    ids = [m.id for cat in templates.values() for m in cat if m.id]
+    assert not [i for i in ids if any(v in i for v in measured)]

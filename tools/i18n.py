@@ -151,7 +151,7 @@ def extract() -> dict[str, Catalog]:
     """The English messages of every document, freshly extracted."""
     pot_dir = BUILD / "i18n" / "gettext"
     shutil.rmtree(pot_dir, ignore_errors=True)
-    sphinx("gettext", pot_dir)
+    sphinx("gettext", pot_dir, "-E")  # fresh: what the local extensions emit changes too
     templates = {}
     for pot in sorted(pot_dir.rglob("*.pot")):
         doc = pot.relative_to(pot_dir).with_suffix("").as_posix()

@@ -62,7 +62,7 @@ def _table(header: list[str], rows: list[list], widths: list[int]) -> nodes.tabl
         row = nodes.row()
         for cell in cells:
             entry = nodes.entry()
-            para = nodes.paragraph()
+            para = nodes.paragraph(translatable=False)
             para += cell if isinstance(cell, nodes.Node) else nodes.Text(cell)
             entry += para
             row += entry
@@ -72,10 +72,33 @@ def _table(header: list[str], rows: list[list], widths: list[int]) -> nodes.tabl
     return table
 
 
+# The table's words in each edition. They are generated, not written on the
+# page, so they are not messages of the Chinese catalogues: a message holding
+# the measured versions would go stale whenever the tests run elsewhere.
+WORDS = {
+    "en": {"head": ["Chapter", "Run time", "Code cells", "Measured on"],
+           "missing": "not measured yet", "total": "All chapters",
+           "env": "Measured with Python {0}, PyTorch {1}, NumPy {2} and seqlib {3}, "
+                  "on {4} ({5} cores)."},
+    "zh_CN": {"head": ["章", "运行时间", "代码单元格", "测量日期"],
+              "missing": "尚未测量", "total": "全部章节",
+              "env": "测量环境：Python {0}、PyTorch {1}、NumPy {2} 和 seqlib {3}，"
+                     "{4}（{5} 核）。"},
+}
+
+
+def _generated(text: str) -> nodes.paragraph:
+    """A paragraph the translation leaves alone (see WORDS)."""
+    para = nodes.paragraph(translatable=False)
+    para += nodes.Text(text)
+    return para
+
+
 class RuntimesDirective(SphinxDirective):
     """Render book/runtimes.json: one row per chapter in the table of contents."""
 
     def run(self):
+        words = WORDS.get(self.config.language, WORDS["en"])
         path = Path(self.env.srcdir) / RUNTIMES
         self.env.note_dependency(str(path))
         if not path.is_file():
@@ -88,20 +111,16 @@ class RuntimesDirective(SphinxDirective):
             entry = data.get(docname + ".ipynb")
             title = _doc_link(docname)
             if entry is None:
-                rows.append([title, "not measured yet", "", ""])
+                rows.append([title, words["missing"], "", ""])
                 continue
             total += entry["seconds"]
             envs.add((entry["python"], entry["torch"], entry["numpy"], entry["seqlib"],
                       entry["cpu"], entry["cores"]))
             rows.append([title, f"{entry['seconds']:.1f} s", str(entry["cells"]), entry["date"]])
-        rows.append(["All chapters", f"{total:.1f} s", "", ""])
-        result = [_table(["Chapter", "Run time", "Code cells", "Measured on"], rows, [50, 15, 15, 20])]
-        for python, torch, numpy, seqlib, cpu, cores in sorted(envs):
-            para = nodes.paragraph()
-            para += nodes.Text(
-                f"Measured with Python {python}, PyTorch {torch}, NumPy {numpy} and seqlib "
-                f"{seqlib}, on {cpu} ({cores} cores).")
-            result.append(para)
+        rows.append([words["total"], f"{total:.1f} s", "", ""])
+        result = [_table(words["head"], rows, [50, 15, 15, 20])]
+        for env in sorted(envs):
+            result.append(_generated(words["env"].format(*env)))
         return result
 
 
