@@ -242,14 +242,22 @@ def test_display_equations_fit_their_column_at_1280(page, site):
     assert not wide, f"display equations wider than their column at 1280 px: {wide}"
 
 
-def test_phone_menu_opens_the_chapter_list_and_navigates(phone, site):
-    phone.goto(f"{site}/{CHAPTERS[0]}.html", wait_until="load")
+def _open_phone_drawer(phone, url, toggle, drawer_id, what):
+    """Tap the one visible header button ``toggle`` on a phone; return the
+    drawer it must open."""
+    phone.goto(url, wait_until="load")
     _settle(phone)
-    menu = phone.locator(".primary-toggle:visible")
-    assert menu.count() == 1, "one visible menu button on a phone"
-    menu.tap()
-    drawer = phone.locator("#pst-primary-sidebar-modal")
+    button = phone.locator(f"{toggle}:visible")
+    assert button.count() == 1, f"one visible {what} button on a phone"
+    button.tap()
+    drawer = phone.locator(drawer_id)
     drawer.wait_for(state="visible", timeout=5000)
+    return drawer
+
+
+def test_phone_menu_opens_the_chapter_list_and_navigates(phone, site):
+    drawer = _open_phone_drawer(phone, f"{site}/{CHAPTERS[0]}.html", ".primary-toggle",
+                                "#pst-primary-sidebar-modal", "menu")
     links = drawer.locator("nav.bd-docs-nav a.reference.internal")
     assert links.count() >= len(CHAPTERS)
     phone.wait_for_timeout(300)
@@ -261,13 +269,8 @@ def test_phone_menu_opens_the_chapter_list_and_navigates(phone, site):
 
 
 def test_phone_contents_button_opens_the_page_contents(phone, site):
-    phone.goto(f"{site}/{CHAPTERS[1]}.html", wait_until="load")
-    _settle(phone)
-    button = phone.locator(".secondary-toggle:visible")
-    assert button.count() == 1, "one visible 'contents' button on a phone"
-    button.tap()
-    drawer = phone.locator("#pst-secondary-sidebar-modal")
-    drawer.wait_for(state="visible", timeout=5000)
+    drawer = _open_phone_drawer(phone, f"{site}/{CHAPTERS[1]}.html", ".secondary-toggle",
+                                "#pst-secondary-sidebar-modal", "'contents'")
     entries = drawer.locator("a.nav-link")
     assert entries.count() >= 4, "the page's sections are listed"
     _shot(phone, "chapter-390-contents-open.png")

@@ -38,6 +38,7 @@ import copy
 import csv
 import dataclasses
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -136,10 +137,20 @@ _FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\s*(\{([\w:-]+)\})?[ \t]*(.*)$")
 _LIST = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.*)$")
 
 
-def catalog(chapter: Path):
-    """The Chinese catalogue of a chapter (tools/i18n.py keeps it complete)."""
-    sys.path.insert(0, str(ROOT / "tools"))
+def _i18n():
+    """tools/i18n.py, imported when a Chinese release needs it (not at the
+    start of every grading process)."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
     import i18n
+    return i18n
+
+
+@functools.lru_cache(maxsize=None)
+def catalog(chapter: Path):
+    """The Chinese catalogue of a chapter (tools/i18n.py keeps it complete);
+    read once per chapter: releasing looks up captions of other chapters."""
+    i18n = _i18n()
     return i18n.read_catalog(i18n.po_path(f"notebooks/{chapter.stem}"))
 
 
@@ -157,7 +168,7 @@ def translate_myst(text: str, messages) -> tuple[str, list[str]]:
         message = messages.get(msgid) if msgid else None
         if message is not None and message.string and not message.fuzzy:
             return message.string
-        if re.search(r"[A-Za-z]{2,}", re.sub(r"\$[^$]*\$|`[^`]*`", "", msgid)):
+        if not _i18n().needs_no_translation(msgid):
             missed.append(msgid)
         return None
 
@@ -309,8 +320,7 @@ class _MystContext:
         if not self.chinese:
             return text
         path = next(p for p in chapters() if int(p.stem.split("_")[0]) == ch)
-        messages = _MystContext._cache.setdefault(("zh", ch), catalog(path))
-        return translate_myst(text, messages)[0]
+        return translate_myst(text, catalog(path))[0]
 
     def phrase(self, kind: str, ch: int, detail: str = "") -> str:
         """How the student version refers to a numbered thing of the book."""

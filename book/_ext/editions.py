@@ -60,14 +60,14 @@ class TranslateTocCaptions(SphinxTransform):
 
     def apply(self, **kwargs):
         config = self.config
-        if not config.language or config.language == "en":
-            return
+        captioned = [n for n in self.document.findall(addnodes.toctree) if n.get("caption")]
+        if not captioned or not config.language or config.language == "en":
+            return  # only the root page has them
         domain = docname_to_domain(self.env.docname, config.gettext_compact)
         dirs = [str(self.app.srcdir / d) for d in config.locale_dirs]
         catalog, _ = init_catalog(dirs, config.language, domain)
-        for node in self.document.findall(addnodes.toctree):
-            if node.get("caption"):
-                node["caption"] = catalog.gettext(node["rawcaption"])
+        for node in captioned:
+            node["caption"] = catalog.gettext(node["rawcaption"])
 
 
 def setup(app):
