@@ -65,8 +65,12 @@ def make_runs(cell: str, dtype: torch.dtype, input_grad: bool) -> dict:
 
 def best_times(runs: dict, repeats: int, clock) -> dict:
     """Fastest time in seconds of each run, timed in turns ``repeats`` times."""
-    for run in runs.values():  # warm-up: first calls allocate and load kernels
-        run()
+    # Warm-up: the first calls allocate memory and load kernels, and a process's
+    # first milliseconds of work run slower (the first table row measured 20 to 50%
+    # slower with one warm-up call).
+    for _ in range(5):
+        for run in runs.values():
+            run()
     best = {name: float("inf") for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
