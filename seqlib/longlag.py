@@ -56,6 +56,16 @@ BASELINE_ABOVE = 0.8
 VERDICTS = ("learned", "partial", "baseline", "diverged")
 
 
+def check_model_dtype(dtype) -> None:
+    """Accept ``None`` (torch's default, float32), ``torch.float32`` or ``torch.float64``.
+
+    Raises:
+        ValueError: for anything else, naming ``dtype``.
+    """
+    if dtype not in (None, torch.float32, torch.float64):
+        raise ValueError(f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}")
+
+
 def _check_lag(lag) -> int:
     if isinstance(lag, bool) or not isinstance(lag, numbers.Integral) or lag < 2:
         raise ValueError(f"lag must be an integer >= 2 (the adding problem needs two "
@@ -157,8 +167,7 @@ def make_model(cell: str, hidden_size: int = 32, input_size: int = 2, output_siz
             raise ValueError(f"forget_bias applies to cell='lstm' only; got cell={cell!r}")
         if isinstance(forget_bias, bool) or not isinstance(forget_bias, numbers.Real):
             raise ValueError(f"forget_bias must be a number or None; got {forget_bias!r}")
-    if dtype not in (None, torch.float32, torch.float64):
-        raise ValueError(f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}")
+    check_model_dtype(dtype)
     H = hidden_size
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -296,9 +296,10 @@ def _make_norm(norm: str, H: int, impl: str) -> nn.Module:
 class FeedForward(nn.Module):
     """The branch ``F(x) = W_2 GELU(W_1 x + b_1) + b_2`` of a residual block.
 
-    A Transformer's feed-forward sub-layer; chapter 7's blocks use it as
-    their only branch (no attention). Weights are Xavier-normal and biases
-    zero, a common initialization for Transformers.
+    A Transformer's feed-forward sub-layer: the only branch of this module's
+    blocks, and the second sub-layer, after attention, of
+    :class:`seqlib.transformer.TransformerBlock`. Weights are Xavier-normal
+    and biases zero, a common initialization for Transformers.
 
     Args:
         H: model width (> 0); input and output are ``(..., H)``.

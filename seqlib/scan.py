@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._checks import check_choice, check_positive, check_seed, check_tensor
-from .longlag import LongLagModel
+from .longlag import LongLagModel, check_model_dtype
 
 __all__ = ["g", "log_g", "linear_recurrence_loop", "log_space_scan", "MinGRU", "MinGRUModel"]
 
@@ -195,8 +195,7 @@ class MinGRUModel(LongLagModel):
             check_positive(value, name, integer=True)
         check_choice(mode, "mode", ("scan", "loop"))
         check_seed(seed)
-        if dtype not in (None, torch.float32, torch.float64):
-            raise ValueError(f"dtype must be None, torch.float32 or torch.float64; got {dtype!r}")
+        check_model_dtype(dtype)
         self.cell, self.mode = "mingru", mode
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)

@@ -72,10 +72,6 @@ def deepnorm_constants(L: int) -> tuple[float, float]:
     return (2 * L) ** 0.25, (8 * L) ** -0.25
 
 
-def _norm(kind: str, H: int, impl: str = "seqlib") -> nn.Module:
-    return _make_norm(kind, H, impl)
-
-
 class TransformerBlock(nn.Module):
     """Causal self-attention and feed-forward sub-layers, each with a residual path.
 
@@ -109,9 +105,9 @@ class TransformerBlock(nn.Module):
         if placement == "dyt":
             make = lambda: DyT(H)  # noqa: E731
         elif placement == "deepnorm":
-            make = lambda: _norm("layer", H, impl)  # noqa: E731
+            make = lambda: _make_norm("layer", H, impl)  # noqa: E731
         else:
-            make = lambda: _norm(norm, H, impl)  # noqa: E731
+            make = lambda: _make_norm(norm, H, impl)  # noqa: E731
         self.norm1, self.norm2 = make(), make()
         if placement == "peri":
             self.norm1_out, self.norm2_out = make(), make()
@@ -179,7 +175,7 @@ class TinyLM(nn.Module):
                 TransformerBlock(H, n_heads, d_ff, placement, norm, qk_norm, n_blocks=L,
                                  impl=impl)
                 for _ in range(L))
-            self.final_norm = (DyT(H) if placement == "dyt" else _norm(norm, H, impl)) \
+            self.final_norm = (DyT(H) if placement == "dyt" else _make_norm(norm, H, impl)) \
                 if placement in ("pre", "peri", "dyt") else nn.Identity()
             self.head = nn.Linear(H, V, bias=False)
             if tie:
